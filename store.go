@@ -1,0 +1,78 @@
+package roster
+
+import (
+	"context"
+	"time"
+)
+
+// Store is what the service needs from a database. A store is dumb and exact:
+// it scopes every query by account, translates driver errors into *Error
+// (CodeNotFound, CodeConflict) and knows no business rule. Reads outside a
+// transaction see committed data; Update runs fn in one write transaction and
+// commits it when fn returns nil.
+//
+// internal/sqlite and internal/postgres implement it; internal/storetest holds
+// both to the same contract.
+type Store interface {
+	Ping(ctx context.Context) error
+	Close() error
+
+	// Account returns an account; CodeNotFound when missing.
+	Account(ctx context.Context, id string) (*Account, error)
+	// User returns a user of an account; CodeNotFound when missing or in
+	// another account.
+	User(ctx context.Context, accountID, userID string) (*User, error)
+	// UserByEmail finds a user of an account by folded email.
+	UserByEmail(ctx context.Context, accountID, emailKey string) (*User, error)
+	// ListUsers returns one page of users and the total of every match.
+	ListUsers(ctx context.Context, accountID string, q ListQuery) (*UserPage, error)
+	// CountActiveAPIKeys counts a user's keys that are enabled and unexpired at now.
+	CountActiveAPIKeys(ctx context.Context, accountID, userID string, now time.Time) (int64, error)
+	// APIKeyByHash finds a key by the hash of its secret; CodeNotFound when missing.
+	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	// AuditEvents returns a page of an account's audit log, newest first.
+	AuditEvents(ctx context.Context, accountID string, q AuditQuery) (*AuditPage, error)
+
+	// Update runs fn in a write transaction.
+	Update(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is a write transaction of a Store.
+type Tx interface {
+	// LockAccount returns an account and holds a lock on it until the
+	// transaction ends, serialising changes that guard an account-wide
+	// invariant (the last active Admin). CodeNotFound when missing.
+	LockAccount(ctx context.Context, id string) (*Account, error)
+	InsertAccount(ctx context.Context, a *Account) error
+	UpdateAccount(ctx context.Context, a *Account) error
+
+	// UserForUpdate returns a user and locks its row; CodeNotFound when
+	// missing or in another account.
+	UserForUpdate(ctx context.Context, accountID, userID string) (*User, error)
+	// InsertUser adds a user; CodeConflict when the account already has a
+	// user with the same folded email.
+	InsertUser(ctx context.Context, u *User) error
+	// UpdateUser writes every mutable field of u and its Version.
+	UpdateUser(ctx context.Context, u *User) error
+	// DeleteUser removes a user, their invitations and every API key they
+	// created in the account; it returns how many keys were deleted.
+	DeleteUser(ctx context.Context, accountID, userID string) (keys int64, err error)
+	// CountUsers counts users of an account in a status holding every role of
+	// roles (0: any roles).
+	CountUsers(ctx context.Context, accountID string, status Status, roles RoleSet) (int64, error)
+
+	InsertInvitation(ctx context.Context, inv *Invitation) error
+	// SupersedeInvitations kills every unused invitation of a user.
+	SupersedeInvitations(ctx context.Context, accountID, userID string) error
+	// CountInvitationsSince counts a user's invitations created at or after since.
+	CountInvitationsSince(ctx context.Context, accountID, userID string, since time.Time) (int64, error)
+	InsertOutbox(ctx context.Context, m *OutboxMessage) error
+	InsertAudit(ctx context.Context, e *AuditEvent) error
+	InsertAPIKey(ctx context.Context, k *APIKey) error
+}
+
+// BulkLoader is implemented by stores that can load many users in one
+// transaction, for `roster dev seed`. It skips invitations, outbox and audit.
+type BulkLoader interface {
+	BulkInsertUsers(ctx context.Context, users []*User) error
+}
