@@ -3,6 +3,7 @@ package roster
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"sync"
 	"time"
 )
 
@@ -16,16 +17,20 @@ type SystemClock struct{}
 func (SystemClock) Now() time.Time { return time.Now().UTC() }
 
 // NewID returns a new UUID version 7 string: random, but ordered by creation
-// time, so that primary-key indexes stay compact.
+// time, so that primary-key indexes stay compact. Within this process ids
+// strictly increase (RFC 9562 §6.2, method 3: the 12 bits after the
+// millisecond count fractions of it, and a counter when two ids share one),
+// so that "newest first" by id is exact even for events of one millisecond.
 func NewID(now time.Time) string {
+	ms, seq := nextIDTime(now)
 	var b [16]byte
-	_, _ = rand.Read(b[6:])
-	ms := uint64(now.UnixMilli())
+	_, _ = rand.Read(b[8:])
 	for i := 5; i >= 0; i-- {
 		b[i] = byte(ms)
 		ms >>= 8
 	}
-	b[6] = b[6]&0x0f | 0x70
+	b[6] = 0x70 | byte(seq>>8)
+	b[7] = byte(seq)
 	b[8] = b[8]&0x3f | 0x80
 	var s [36]byte
 	hex.Encode(s[0:8], b[0:4])
@@ -38,6 +43,29 @@ func NewID(now time.Time) string {
 	s[23] = '-'
 	hex.Encode(s[24:], b[10:])
 	return string(s[:])
+}
+
+var lastID struct {
+	sync.Mutex
+	ms  int64
+	seq uint16 // 12 bits
+}
+
+// nextIDTime returns the millisecond and 12-bit sub-millisecond sequence of
+// a new id, strictly after the previous one even if the clock stepped back.
+func nextIDTime(now time.Time) (int64, uint16) {
+	ms := now.UnixMilli()
+	seq := uint16(int64(now.Nanosecond()%1e6) * 4096 / 1e6)
+	lastID.Lock()
+	defer lastID.Unlock()
+	if ms < lastID.ms || ms == lastID.ms && seq <= lastID.seq {
+		ms, seq = lastID.ms, lastID.seq+1
+		if seq > 0xfff {
+			ms, seq = ms+1, 0
+		}
+	}
+	lastID.ms, lastID.seq = ms, seq
+	return ms, seq
 }
 
 // ValidID reports whether s is a canonical lower-case UUID string. Ids that

@@ -740,7 +740,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *Actor, accountID, use
 	}
 	var p Problems
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > MaxAPIKeyNameLen || hasControl(name) {
+	if name == "" || utf8.RuneCountInString(name) > MaxAPIKeyNameLen || !utf8.ValidString(name) || hasControl(name) {
 		p.Add("name", "Give the key a name of 1 to %d characters, without control characters.", MaxAPIKeyNameLen)
 	}
 	email := CleanEmail(&p, "user_email", userEmail)

@@ -1,0 +1,222 @@
+// Package password hashes and verifies passwords with argon2id.
+//
+// Hashes are PHC strings ($argon2id$v=19$m=19456,t=2,p=1$salt$hash) so that
+// the parameters travel with each hash and can be raised later without
+// invalidating stored ones. Hashing is deliberately expensive in memory
+// (19 MiB per hash at the default parameters), so a Hasher bounds how many
+// hashes run at once: a flood of sign-in attempts queues instead of
+// exhausting the machine's memory.
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Params are the argon2id cost parameters.
+type Params struct {
+	Memory  uint32 // KiB
+	Time    uint32 // passes over the memory
+	Threads uint8  // lanes
+	SaltLen int    // bytes of random salt
+	KeyLen  uint32 // bytes of derived key
+}
+
+// DefaultParams are OWASP's minimum recommendation for argon2id (m=19 MiB,
+// t=2, p=1), with a 128-bit salt and a 256-bit key: about 25–35 ms per hash
+// on one core of a current server.
+var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// Limits on what Verify accepts from a stored hash, so that a corrupted or
+// hostile hash cannot make one verification take gigabytes or minutes.
+const (
+	maxMemory  = 1 << 20 // KiB: 1 GiB
+	maxTime    = 64
+	maxThreads = 64
+	maxSaltLen = 64
+	maxKeyLen  = 128
+)
+
+// Password length limits. MinLen follows NIST SP 800-63B's minimum for
+// passwords a person chooses; MaxLen only stops absurd inputs.
+const (
+	MinLen = 8
+	MaxLen = 1024
+)
+
+// ErrMalformed is returned by Verify for a string that is not an argon2id
+// PHC hash this package can check.
+var ErrMalformed = errors.New("password: malformed argon2id hash")
+
+// ErrTooLong is returned by Hash for a password longer than MaxLen bytes.
+var ErrTooLong = errors.New("password: longer than the maximum length")
+
+// Check returns a message a person can act on when pw is not an acceptable
+// new password, and "" when it is.
+func Check(pw string) string {
+	switch n := utf8.RuneCountInString(pw); {
+	case !utf8.ValidString(pw):
+		return "The password is not valid UTF-8 text."
+	case n < MinLen:
+		return fmt.Sprintf("The password must be at least %d characters long.", MinLen)
+	case len(pw) > MaxLen:
+		return fmt.Sprintf("The password must be at most %d bytes long.", MaxLen)
+	}
+	return ""
+}
+
+// Hasher hashes and verifies passwords with fixed parameters, running at
+// most a bounded number of hashes at once. Its methods are safe for
+// concurrent use.
+type Hasher struct {
+	params Params
+	sem    chan struct{}
+}
+
+// NewHasher returns a Hasher that runs at most concurrency hashes at once
+// (GOMAXPROCS when concurrency < 1). Peak memory is about concurrency ×
+// p.Memory KiB.
+func NewHasher(p Params, concurrency int) *Hasher {
+	if concurrency < 1 {
+		concurrency = runtime.GOMAXPROCS(0)
+	}
+	return &Hasher{params: p, sem: make(chan struct{}, concurrency)}
+}
+
+var defaultHasher = NewHasher(DefaultParams, 0)
+
+// Hash hashes pw with DefaultParams; see (*Hasher).Hash.
+func Hash(ctx context.Context, pw string) (string, error) { return defaultHasher.Hash(ctx, pw) }
+
+// Verify checks pw against an encoded hash; see (*Hasher).Verify.
+func Verify(ctx context.Context, pw, encoded string) (bool, error) {
+	return defaultHasher.Verify(ctx, pw, encoded)
+}
+
+// NeedsRehash reports whether encoded was made with parameters other than
+// DefaultParams, so that a successful sign-in should store a fresh hash.
+func NeedsRehash(encoded string) bool {
+	h, err := decode(encoded)
+	if err != nil {
+		return true
+	}
+	p := DefaultParams
+	return h.memory != p.Memory || h.time != p.Time || h.threads != p.Threads ||
+		len(h.salt) != p.SaltLen || uint32(len(h.key)) != p.KeyLen
+}
+
+// acquire waits for a hashing slot or for ctx to end.
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("password: waiting to hash: %w", context.Cause(ctx))
+	}
+}
+
+func (h *Hasher) release() { <-h.sem }
+
+// Hash returns the PHC string of pw under a fresh random salt. It waits for
+// a free slot, returning ctx's error if ctx ends first, and ErrTooLong for a
+// password over MaxLen bytes.
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	if len(pw) > MaxLen {
+		return "", ErrTooLong
+	}
+	p := h.params
+	salt := make([]byte, p.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password: salt: %w", err)
+	}
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	h.release()
+	return encode(hash{memory: p.Memory, time: p.Time, threads: p.Threads, salt: salt, key: key}), nil
+}
+
+// Verify reports whether pw matches encoded, comparing in constant time. It
+// uses the parameters stored in encoded, so hashes made with older
+// parameters still verify. It returns ErrMalformed for an encoded string it
+// cannot read, and ctx's error if ctx ends while waiting for a slot.
+func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (bool, error) {
+	d, err := decode(encoded)
+	if err != nil {
+		return false, err
+	}
+	if len(pw) > MaxLen {
+		return false, nil
+	}
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	key := argon2.IDKey([]byte(pw), d.salt, d.time, d.memory, d.threads, uint32(len(d.key)))
+	h.release()
+	return subtle.ConstantTimeCompare(key, d.key) == 1, nil
+}
+
+type hash struct {
+	memory, time uint32
+	threads      uint8
+	salt, key    []byte
+}
+
+var b64 = base64.RawStdEncoding
+
+func encode(h hash) string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, h.memory, h.time, h.threads, b64.EncodeToString(h.salt), b64.EncodeToString(h.key))
+}
+
+func decode(s string) (hash, error) {
+	var h hash
+	parts := strings.Split(s, "$")
+	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, key
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return h, ErrMalformed
+	}
+	var seen [3]bool
+	for _, kv := range strings.Split(parts[3], ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return h, ErrMalformed
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n == 0 {
+			return h, ErrMalformed
+		}
+		switch {
+		case k == "m" && !seen[0] && n <= maxMemory:
+			h.memory, seen[0] = uint32(n), true
+		case k == "t" && !seen[1] && n <= maxTime:
+			h.time, seen[1] = uint32(n), true
+		case k == "p" && !seen[2] && n <= maxThreads:
+			h.threads, seen[2] = uint8(n), true
+		default:
+			return h, ErrMalformed
+		}
+	}
+	if !seen[0] || !seen[1] || !seen[2] || h.memory < 8*uint32(h.threads) {
+		return h, ErrMalformed
+	}
+	var err error
+	if h.salt, err = b64.DecodeString(parts[4]); err != nil || len(h.salt) < 8 || len(h.salt) > maxSaltLen {
+		return h, ErrMalformed
+	}
+	if h.key, err = b64.DecodeString(parts[5]); err != nil || len(h.key) < 16 || len(h.key) > maxKeyLen {
+		return h, ErrMalformed
+	}
+	return h, nil
+}

@@ -1,0 +1,121 @@
+// Package postgres is Roster's store on PostgreSQL (github.com/jackc/pgx/v5
+// through database/sql). The SQL itself lives in internal/sqlstore; this
+// package opens the pool, owns the schema and says how PostgreSQL searches,
+// locks and reports errors. Several Roster instances may share a database:
+// migrations take an advisory lock and invariants that span rows lock rows.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"roster"
+	"roster/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is the PostgreSQL store. It implements roster.Store and roster.BulkLoader.
+type DB struct {
+	*sqlstore.Store
+}
+
+var (
+	_ roster.Store      = (*DB)(nil)
+	_ roster.BulkLoader = (*DB)(nil)
+)
+
+// migrationLockID is the pg_advisory_xact_lock key that serialises
+// migrations of Roster instances sharing a database.
+const migrationLockID = 0x726f73746572 // "roster"
+
+// Dialect is PostgreSQL's sqlstore.Dialect.
+var Dialect = &sqlstore.Dialect{
+	Name:      "postgres",
+	ForUpdate: " FOR UPDATE",
+	Search:    search,
+	// A search's best plan depends on its text (a rare term reads the
+	// trigram index, a two-letter one cannot use it), which a cached generic
+	// plan would not know: searches run as unnamed statements, which
+	// PostgreSQL plans for each execution's values. Everything else keeps
+	// pgx's prepared statements and PostgreSQL's plan cache.
+	PlanPerExecution: pgx.QueryExecModeCacheDescribe,
+	Classify:         classify,
+	Explain:          "EXPLAIN (FORMAT JSON)",
+	MigrationLock:    fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockID),
+}
+
+// Open connects to the database named by url (postgres://...). Call
+// Migrate before use.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	n := max(8, 4*runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	return &DB{Store: sqlstore.New(Dialect, db, db)}, nil
+}
+
+// Migrate applies the embedded migrations the database lacks. Instances
+// starting at once are safe: each migration runs under an advisory lock.
+func (db *DB) Migrate(ctx context.Context) error {
+	ms, err := sqlstore.Migrations(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if err := sqlstore.Migrate(ctx, db.WriteDB(), Dialect, ms); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
+}
+
+// Analyze refreshes the planner's statistics.
+func (db *DB) Analyze(ctx context.Context) error {
+	if _, err := db.WriteDB().ExecContext(ctx, "ANALYZE"); err != nil {
+		return fmt.Errorf("postgres: analyze: %w", err)
+	}
+	return nil
+}
+
+// SQL returns the connection pool.
+func (db *DB) SQL() *sql.DB { return db.WriteDB() }
+
+// classify reads SQLSTATE codes.
+func classify(err error) sqlstore.ErrorKind {
+	var e *pgconn.PgError
+	if !errors.As(err, &e) {
+		return sqlstore.ErrOther
+	}
+	switch e.Code {
+	case "23505": // unique_violation
+		return sqlstore.ErrUnique
+	case "23503": // foreign_key_violation
+		return sqlstore.ErrForeignKey
+	}
+	return sqlstore.ErrOther
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// search matches q anywhere in search_key with LIKE, which the GIN trigram
+// index on (account_id, search_key) answers for three characters or more.
+func search(add func(any) string, account, q string) string {
+	return "account_id = " + account + " AND search_key LIKE " + add("%"+likeEscaper.Replace(q)+"%")
+}

@@ -1,0 +1,93 @@
+package sqlite_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"roster"
+	"roster/internal/testdb"
+)
+
+// TestQueryPlans explains the exact statements ListUsers runs, with their
+// bound arguments (SQLite plans some statements differently for literal
+// values), on a seeded and analysed database, and checks that each is
+// served by the index meant for it.
+func TestQueryPlans(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 40,000 users")
+	}
+	ctx := context.Background()
+	db := testdb.SQLite(t)
+	accts := testdb.Seed(t, db, 2, 20000)
+	acct := accts[1]
+	for _, analyzed := range []bool{false, true} {
+		if analyzed {
+			if err := db.Analyze(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cursor := &roster.Cursor{ID: roster.NewID(time.Now()), Key: "m", Int: 1}
+		type check struct {
+			name string
+			q    roster.ListQuery
+			want []string // substrings of the plan
+		}
+		var checks []check
+		for _, f := range roster.SortFields {
+			index := map[roster.SortField]string{roster.SortName: "users_name", roster.SortEmail: "users_email",
+				roster.SortStatus: "users_status", roster.SortLastLogin: "users_last_login", roster.SortInvitedAt: "users_invited"}[f]
+			for _, desc := range []bool{false, true} {
+				sort := roster.Sort{Field: f, Desc: desc}
+				c := *cursor
+				c.Sort = sort.String()
+				checks = append(checks,
+					check{"list " + sort.String(), roster.ListQuery{Sort: sort, Limit: 100},
+						[]string{"SEARCH users USING INDEX " + index + " (account_id=?)", "SEARCH user_counts USING PRIMARY KEY (account_id=?)"}},
+					check{"list " + sort.String() + " after cursor", roster.ListQuery{Sort: sort, Limit: 100, After: &c},
+						[]string{"SEARCH users USING INDEX " + index + " (account_id=? AND ", "SEARCH user_counts"}},
+				)
+			}
+		}
+		byName := roster.Sort{Field: roster.SortName}
+		checks = append(checks,
+			check{"filtered list", roster.ListQuery{Sort: byName, Limit: 100,
+				Filters: []roster.Filter{{Role: roster.RoleSupport}, {Status: roster.StatusActive}}},
+				[]string{"SEARCH users USING INDEX users_name (account_id=?)", "SEARCH user_counts USING PRIMARY KEY (account_id=?"}},
+			check{"search", roster.ListQuery{Q: "ann", Sort: byName, Limit: 100},
+				[]string{"SCAN users_fts VIRTUAL TABLE INDEX 0:M1><", "SEARCH users USING INTEGER PRIMARY KEY (rowid=?)"}},
+			check{"search with filters", roster.ListQuery{Q: "tomás tanaka", Sort: byName, Limit: 100,
+				Filters: []roster.Filter{{Role: roster.RoleSupport}, {Status: roster.StatusActive}}},
+				[]string{"SCAN users_fts VIRTUAL TABLE INDEX 0:M1><", "SEARCH users USING INTEGER PRIMARY KEY (rowid=?)"}},
+			check{"email", roster.ListQuery{Q: "someone@example.com", Email: true, Sort: byName, Limit: 100},
+				[]string{"SEARCH users USING INDEX users_email (account_id=? AND email_key=?)"}},
+		)
+		for _, c := range checks {
+			st, err := db.ListUsersStatements(acct, c.q)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			plan, err := db.Explain(ctx, st.Page, st.Args...)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(plan, w) {
+					t.Errorf("analyzed=%v %s: plan lacks %q:\n%s\n%s", analyzed, c.name, w, st.Page, plan)
+				}
+			}
+			if c.q.Q == "" && strings.Contains(plan, "TEMP B-TREE") {
+				t.Errorf("analyzed=%v %s: plan sorts instead of reading the index in order:\n%s", analyzed, c.name, plan)
+			}
+			for _, bad := range []string{"SCAN users\n", "SCAN users ", "users_invited (account_id=?)\n"} {
+				if c.q.Sort.Field != roster.SortInvitedAt && strings.Contains(plan, bad) {
+					t.Errorf("analyzed=%v %s: plan reads every user of the account (%q):\n%s", analyzed, c.name, bad, plan)
+				}
+			}
+			if c.q.Q != "" && !c.q.Email && strings.Contains(plan, "USING INDEX users_") {
+				t.Errorf("analyzed=%v %s: search walks an account index instead of the trigram index:\n%s", analyzed, c.name, plan)
+			}
+		}
+	}
+}

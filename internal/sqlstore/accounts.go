@@ -1,0 +1,81 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"roster"
+)
+
+const accountCols = `id, name, enabled_roles, allowed_domains, created_at, updated_at`
+
+// Domain names cannot contain commas, so the allowed domains are stored as
+// one comma-separated text; "" is the empty list.
+func joinDomains(ds []string) string { return strings.Join(ds, ",") }
+
+func splitDomains(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func getAccount(ctx context.Context, q querier, forUpdate, id string) (*roster.Account, error) {
+	if !roster.ValidID(id) {
+		return nil, errAccountNotFound()
+	}
+	var a roster.Account
+	var roles, created, updated int64
+	var domains string
+	err := q.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`+forUpdate, id).
+		Scan(&a.ID, &a.Name, &roles, &domains, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errAccountNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get account: %w", err)
+	}
+	a.EnabledRoles = roster.RoleSet(roles)
+	a.AllowedDomains = splitDomains(domains)
+	a.CreatedAt, a.UpdatedAt = roster.FromMicros(created), roster.FromMicros(updated)
+	return &a, nil
+}
+
+// Account returns an account; CodeNotFound when missing.
+func (s *Store) Account(ctx context.Context, id string) (*roster.Account, error) {
+	return getAccount(ctx, s.read, "", id)
+}
+
+// LockAccount returns an account and holds a lock on its row until the
+// transaction ends (on SQLite the single writer already serialises).
+func (t *tx) LockAccount(ctx context.Context, id string) (*roster.Account, error) {
+	return getAccount(ctx, t.q, t.s.d.ForUpdate, id)
+}
+
+// InsertAccount adds an account; CodeConflict when the id exists.
+func (t *tx) InsertAccount(ctx context.Context, a *roster.Account) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		a.ID, a.Name, int64(a.EnabledRoles), joinDomains(a.AllowedDomains), roster.Micros(a.CreatedAt), roster.Micros(a.UpdatedAt))
+	return t.s.translate(err, "insert account", "An account with this id already exists.")
+}
+
+// UpdateAccount writes an account's name, enabled roles and allowed domains.
+func (t *tx) UpdateAccount(ctx context.Context, a *roster.Account) error {
+	if !roster.ValidID(a.ID) {
+		return errAccountNotFound()
+	}
+	res, err := t.q.ExecContext(ctx, `UPDATE accounts SET name = $2, enabled_roles = $3, allowed_domains = $4, updated_at = $5
+		WHERE id = $1`, a.ID, a.Name, int64(a.EnabledRoles), joinDomains(a.AllowedDomains), roster.Micros(a.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("update account: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update account: %w", err)
+	} else if n == 0 {
+		return errAccountNotFound()
+	}
+	return nil
+}

@@ -1,0 +1,302 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"roster"
+)
+
+// userCols lists the users columns scanUser reads, in order.
+const userCols = `id, account_id, first_name, last_name, email, email_key, name_key, search_key, role_mask, status,
+	access_until, invited_by, invited_by_name, invited_at, joined_at, last_login_at, last_login_ip, last_login_device,
+	revoked_at, revoke_reason, revoke_note, password_hash, version, updated_at`
+
+// userColCount is the number of columns in userCols.
+const userColCount = 24
+
+// userColsOf returns userCols qualified by a table alias.
+func userColsOf(alias string) string {
+	cols := strings.Split(userCols, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+const msgEmailTaken = "A user with this email already exists in this account."
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanUser reads the userCols of one row; extra receives columns that follow.
+func scanUser(row scanner, extra ...any) (*User, error) {
+	var u User
+	var roles, accessUntil, invitedAt, joinedAt, lastLogin, revokedAt, updatedAt int64
+	var status, reason string
+	dest := []any{&u.ID, &u.AccountID, &u.FirstName, &u.LastName, &u.Email, &u.EmailKey, &u.NameKey, &u.SearchKey,
+		&roles, &status, &accessUntil, &u.InvitedBy, &u.InvitedByName, &invitedAt, &joinedAt, &lastLogin,
+		&u.LastLoginIP, &u.LastLoginDevice, &revokedAt, &reason, &u.RevokeNote, &u.PasswordHash, &u.Version, &updatedAt}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	u.Roles = roster.RoleSet(roles)
+	u.Status = roster.Status(status)
+	u.RevokeReason = roster.RevokeReason(reason)
+	u.AccessUntil = roster.FromMicros(accessUntil)
+	u.InvitedAt = roster.FromMicros(invitedAt)
+	u.JoinedAt = roster.FromMicros(joinedAt)
+	u.LastLoginAt = roster.FromMicros(lastLogin)
+	u.RevokedAt = roster.FromMicros(revokedAt)
+	u.UpdatedAt = roster.FromMicros(updatedAt)
+	return &u, nil
+}
+
+// User is roster.User; the alias keeps scan code short.
+type User = roster.User
+
+// userValues returns the values of userCols for u.
+func userValues(u *User) []any {
+	return []any{u.ID, u.AccountID, u.FirstName, u.LastName, u.Email, u.EmailKey, u.NameKey, u.SearchKey,
+		int64(u.Roles), string(u.Status), roster.Micros(u.AccessUntil), u.InvitedBy, u.InvitedByName,
+		roster.Micros(u.InvitedAt), roster.Micros(u.JoinedAt), roster.Micros(u.LastLoginAt), u.LastLoginIP,
+		u.LastLoginDevice, roster.Micros(u.RevokedAt), string(u.RevokeReason), u.RevokeNote, u.PasswordHash,
+		u.Version, roster.Micros(u.UpdatedAt)}
+}
+
+func getUser(ctx context.Context, q querier, forUpdate, accountID, userID string) (*User, error) {
+	if !roster.ValidID(accountID) || !roster.ValidID(userID) {
+		return nil, errUserNotFound()
+	}
+	u, err := scanUser(q.QueryRowContext(ctx,
+		`SELECT `+userCols+` FROM users WHERE id = $1 AND account_id = $2`+forUpdate, userID, accountID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errUserNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get user: %w", err)
+	}
+	return u, nil
+}
+
+// User returns a user of an account; CodeNotFound when missing or in another account.
+func (s *Store) User(ctx context.Context, accountID, userID string) (*User, error) {
+	return getUser(ctx, s.read, "", accountID, userID)
+}
+
+// UserByEmail finds a user of an account by folded email; CodeNotFound when missing.
+func (s *Store) UserByEmail(ctx context.Context, accountID, emailKey string) (*User, error) {
+	if !roster.ValidID(accountID) {
+		return nil, errUserNotFound()
+	}
+	u, err := scanUser(s.read.QueryRowContext(ctx,
+		`SELECT `+userCols+` FROM users WHERE account_id = $1 AND email_key = $2`, accountID, emailKey))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, roster.Errorf(roster.CodeNotFound, "No user with this email exists in this account.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get user by email: %w", err)
+	}
+	return u, nil
+}
+
+// UserForUpdate returns a user and locks its row until the transaction ends.
+func (t *tx) UserForUpdate(ctx context.Context, accountID, userID string) (*User, error) {
+	return getUser(ctx, t.q, t.s.d.ForUpdate, accountID, userID)
+}
+
+// insertUserSQL returns the INSERT of one user. On SQLite the user's seq is
+// the next free number in the account's range (accounts.seq << 32): writes
+// are serialised there, so max+1 cannot race. Selecting from accounts makes
+// a missing account insert nothing.
+func (s *Store) insertUserSQL() string {
+	if !s.d.UserSeq {
+		return `INSERT INTO users (` + userCols + `) VALUES (` + placeholders(1, userColCount) + `)`
+	}
+	return `INSERT INTO users (seq, ` + userCols + `)
+		SELECT coalesce((SELECT u.seq FROM users u WHERE u.seq > a.seq << 32 AND u.seq < (a.seq + 1) << 32
+			ORDER BY u.seq DESC LIMIT 1), a.seq << 32) + 1, ` + placeholders(1, userColCount) + `
+		FROM accounts a WHERE a.id = $2`
+}
+
+// placeholders returns "$from, ..., $(from+n-1)".
+func placeholders(from, n int) string { return params(nil, from, n) }
+
+// params returns the placeholders of n arguments from from on, by param
+// when not nil.
+func params(param func(int) string, from, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if param != nil {
+			b.WriteString(param(from + i))
+		} else {
+			fmt.Fprintf(&b, "$%d", from+i)
+		}
+	}
+	return b.String()
+}
+
+// InsertUser adds a user; CodeConflict when the account already has a user
+// with the same folded email, CodeNotFound when the account is missing.
+func (t *tx) InsertUser(ctx context.Context, u *User) error {
+	if !roster.ValidID(u.AccountID) {
+		return errAccountNotFound()
+	}
+	res, err := t.q.ExecContext(ctx, t.s.insertUserSQL(), userValues(u)...)
+	if err != nil {
+		return t.s.translate(err, "insert user", msgEmailTaken)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return errAccountNotFound()
+	}
+	return nil
+}
+
+// UpdateUser writes every mutable field of u and its Version.
+func (t *tx) UpdateUser(ctx context.Context, u *User) error {
+	if !roster.ValidID(u.AccountID) || !roster.ValidID(u.ID) {
+		return errUserNotFound()
+	}
+	res, err := t.q.ExecContext(ctx, `UPDATE users SET first_name = $3, last_name = $4, email = $5, email_key = $6,
+		name_key = $7, search_key = $8, role_mask = $9, status = $10, access_until = $11, invited_by = $12,
+		invited_by_name = $13, invited_at = $14, joined_at = $15, last_login_at = $16, last_login_ip = $17,
+		last_login_device = $18, revoked_at = $19, revoke_reason = $20, revoke_note = $21, password_hash = $22,
+		version = $23, updated_at = $24
+		WHERE id = $1 AND account_id = $2`, userValues(u)...)
+	if err != nil {
+		return t.s.translate(err, "update user", msgEmailTaken)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update user: %w", err)
+	} else if n == 0 {
+		return errUserNotFound()
+	}
+	return nil
+}
+
+// DeleteUser removes a user, their invitations (and the unsent emails of
+// those invitations) and every API key they created in the account; audit
+// events stay. It returns how many keys were deleted.
+func (t *tx) DeleteUser(ctx context.Context, accountID, userID string) (int64, error) {
+	if !roster.ValidID(accountID) || !roster.ValidID(userID) {
+		return 0, errUserNotFound()
+	}
+	res, err := t.q.ExecContext(ctx, `DELETE FROM api_keys WHERE user_id = $1 AND account_id = $2`, userID, accountID)
+	if err != nil {
+		return 0, fmt.Errorf("delete user keys: %w", err)
+	}
+	keys, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete user keys: %w", err)
+	}
+	// An unsent invitation email of a deleted user would carry a dead link.
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM outbox WHERE account_id = $2 AND state = 'pending' AND ref IN
+		(SELECT CAST(id AS TEXT) FROM invitations WHERE user_id = $1 AND account_id = $2)`, userID, accountID); err != nil {
+		return 0, fmt.Errorf("delete user mail: %w", err)
+	}
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM invitations WHERE user_id = $1 AND account_id = $2`, userID, accountID); err != nil {
+		return 0, fmt.Errorf("delete user invitations: %w", err)
+	}
+	res, err = t.q.ExecContext(ctx, `DELETE FROM users WHERE id = $1 AND account_id = $2`, userID, accountID)
+	if err != nil {
+		return 0, t.s.translate(err, "delete user", "")
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return 0, fmt.Errorf("delete user: %w", err)
+	} else if n == 0 {
+		return 0, errUserNotFound()
+	}
+	return keys, nil
+}
+
+// CountUsers counts users of an account in a status ("" for any) holding
+// every role of roles (0: any roles), from the counts the triggers keep.
+func (t *tx) CountUsers(ctx context.Context, accountID string, status roster.Status, roles roster.RoleSet) (int64, error) {
+	if !roster.ValidID(accountID) {
+		return 0, nil
+	}
+	var a args
+	query := `SELECT coalesce(sum(n), 0) FROM user_counts WHERE account_id = ` + a.add(accountID)
+	if status != "" {
+		query += ` AND status = ` + a.add(string(status))
+	}
+	if roles != 0 {
+		p := a.add(int64(roles))
+		query += ` AND (role_mask & ` + p + `) = ` + p
+	}
+	var n int64
+	if err := t.q.QueryRowContext(ctx, query, a...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
+
+// bulkRows is how many users one INSERT statement of BulkInsertUsers carries
+// (25 columns each, below SQLite's and PostgreSQL's parameter limits).
+const bulkRows = 500
+
+// BulkInsertUsers inserts users with multi-row INSERTs in one transaction.
+// The triggers keep counts and the search index as for single inserts.
+func (s *Store) BulkInsertUsers(ctx context.Context, users []*User) error {
+	return s.Update(ctx, func(rtx roster.Tx) error {
+		t := rtx.(*tx)
+		cols := userCols
+		n := userColCount
+		var seqs map[string]int64 // next seq per account (SQLite)
+		if s.d.UserSeq {
+			cols, n = "seq, "+userCols, userColCount+1
+			seqs = map[string]int64{}
+			for _, u := range users {
+				if _, ok := seqs[u.AccountID]; ok {
+					continue
+				}
+				var next int64
+				err := t.q.QueryRowContext(ctx, `SELECT coalesce((SELECT u.seq FROM users u
+					WHERE u.seq > a.seq << 32 AND u.seq < (a.seq + 1) << 32 ORDER BY u.seq DESC LIMIT 1), a.seq << 32) + 1
+					FROM accounts a WHERE a.id = $1`, u.AccountID).Scan(&next)
+				if errors.Is(err, sql.ErrNoRows) {
+					return errAccountNotFound()
+				}
+				if err != nil {
+					return fmt.Errorf("bulk insert users: %w", err)
+				}
+				seqs[u.AccountID] = next
+			}
+		}
+		var stmt string
+		var stmtRows int
+		vals := make([]any, 0, bulkRows*n)
+		for len(users) > 0 {
+			batch := users[:min(bulkRows, len(users))]
+			users = users[len(batch):]
+			if len(batch) != stmtRows {
+				var b strings.Builder
+				b.WriteString(`INSERT INTO users (` + cols + `) VALUES `)
+				for i := range batch {
+					if i > 0 {
+						b.WriteString(", ")
+					}
+					b.WriteString("(" + params(s.d.Param, i*n+1, n) + ")")
+				}
+				stmt, stmtRows = b.String(), len(batch)
+			}
+			vals = vals[:0]
+			for _, u := range batch {
+				if seqs != nil {
+					vals = append(vals, seqs[u.AccountID])
+					seqs[u.AccountID]++
+				}
+				vals = append(vals, userValues(u)...)
+			}
+			if _, err := t.q.ExecContext(ctx, stmt, vals...); err != nil {
+				return s.translate(err, "bulk insert users", msgEmailTaken)
+			}
+		}
+		return nil
+	})
+}
