@@ -292,7 +292,13 @@ func (s *Service) User(ctx context.Context, actor *Actor, accountID, userID stri
 	if err != nil {
 		return nil, err
 	}
-	n, err := s.store.CountActiveAPIKeys(ctx, accountID, userID, s.clock.Now())
+	return s.Details(ctx, u)
+}
+
+// Details completes a user that a change returned with what the details page
+// shows beyond the row.
+func (s *Service) Details(ctx context.Context, u *User) (*UserDetails, error) {
+	n, err := s.store.CountActiveAPIKeys(ctx, u.AccountID, u.ID, s.clock.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -268,13 +268,15 @@ func (g *seedGen) id() string {
 	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
 }
 
-// between returns a time uniformly in [a, b).
+// between returns a time uniformly in [a, b). It always draws exactly one
+// number, so the same --seed gives the same data whatever the clock says
+// (Int64N's rejection sampling draws a bound-dependent number of times).
 func (g *seedGen) between(a, b time.Time) time.Time {
 	d := b.Sub(a)
 	if d <= 0 {
 		return a
 	}
-	return a.Add(time.Duration(g.rng.Int64N(int64(d)))).Truncate(time.Microsecond)
+	return a.Add(time.Duration(g.rng.Float64() * float64(d))).Truncate(time.Microsecond)
 }
 
 func (g *seedGen) email(first, last, domain string) string {

@@ -56,10 +56,10 @@ func TestQueryPlans(t *testing.T) {
 				Filters: []roster.Filter{{Role: roster.RoleSupport}, {Status: roster.StatusActive}}},
 				[]string{"SEARCH users USING INDEX users_name (account_id=?)", "SEARCH user_counts USING PRIMARY KEY (account_id=?"}},
 			check{"search", roster.ListQuery{Q: "ann", Sort: byName, Limit: 100},
-				[]string{"SCAN users_fts VIRTUAL TABLE INDEX 0:M1><", "SEARCH users USING INTEGER PRIMARY KEY (rowid=?)"}},
+				[]string{"SCAN f VIRTUAL TABLE INDEX 0:M1><", "SEARCH users USING INTEGER PRIMARY KEY (rowid=?)"}},
 			check{"search with filters", roster.ListQuery{Q: "tomás tanaka", Sort: byName, Limit: 100,
 				Filters: []roster.Filter{{Role: roster.RoleSupport}, {Status: roster.StatusActive}}},
-				[]string{"SCAN users_fts VIRTUAL TABLE INDEX 0:M1><", "SEARCH users USING INTEGER PRIMARY KEY (rowid=?)"}},
+				[]string{"SCAN f VIRTUAL TABLE INDEX 0:M1><", "SEARCH users USING INTEGER PRIMARY KEY (rowid=?)"}},
 			check{"email", roster.ListQuery{Q: "someone@example.com", Email: true, Sort: byName, Limit: 100},
 				[]string{"SEARCH users USING INDEX users_email (account_id=? AND email_key=?)"}},
 		)

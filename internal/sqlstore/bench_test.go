@@ -2,8 +2,10 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,4 +124,92 @@ func reportCPU(b *testing.B, start time.Duration) {
 	if d := processCPU() - start; d > 0 {
 		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
+}
+
+// BenchmarkInvite measures the write transaction of an invitation (user,
+// invitation, outbox message, audit event) from 16 goroutines at once, on
+// an account of ROSTER_BENCH_USERS users.
+func BenchmarkInvite(b *testing.B) {
+	only := os.Getenv(testdb.EnvStore)
+	if only != "postgres" {
+		b.Run("sqlite", func(b *testing.B) { benchInvite(b, testdb.SQLite(b)) })
+	}
+	if only != "sqlite" {
+		b.Run("postgres", func(b *testing.B) { benchInvite(b, testdb.Postgres(b)) })
+	}
+}
+
+func benchInvite(b *testing.B, s roster.Store) {
+	ctx := context.Background()
+	acct := testdb.Seed(b, s, 1, benchUsers(b))[0]
+	var seq atomic.Int64
+	b.SetParallelism(8) // 16 goroutines on 2 CPUs
+	cpu := processCPU()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			now := time.Now()
+			u := &roster.User{ID: roster.NewID(now), AccountID: acct, FirstName: "Bench", LastName: "Invitee",
+				Email: fmt.Sprintf("bench.%d@example.org", seq.Add(1)), Roles: roster.NewRoleSet(roster.RoleSupport),
+				Status: roster.StatusInvited, InvitedAt: now, UpdatedAt: now, Version: 1}
+			u.Keys()
+			err := s.Update(ctx, func(tx roster.Tx) error {
+				if err := tx.InsertUser(ctx, u); err != nil {
+					return err
+				}
+				inv := &roster.Invitation{ID: roster.NewID(now), AccountID: acct, UserID: u.ID,
+					TokenHash: roster.HashSecret(u.ID), CreatedAt: now}
+				if err := tx.InsertInvitation(ctx, inv); err != nil {
+					return err
+				}
+				if err := tx.InsertOutbox(ctx, &roster.OutboxMessage{ID: roster.NewID(now), AccountID: acct,
+					Kind: roster.MailInvitation, Ref: inv.ID, To: u.Email, CreatedAt: now}); err != nil {
+					return err
+				}
+				return tx.InsertAudit(ctx, &roster.AuditEvent{ID: roster.NewID(now), AccountID: acct, At: now,
+					Action: roster.ActionUserInvited, TargetID: u.ID, TargetName: u.FullName(), TargetEmail: u.Email,
+					Details: map[string]any{"roles": u.Roles.IDs()}})
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportCPU(b, cpu)
+}
+
+// BenchmarkBulkInsertUsers loads batches of 10,000 users, as `roster dev
+// seed` does, into a growing database.
+func BenchmarkBulkInsertUsers(b *testing.B) {
+	only := os.Getenv(testdb.EnvStore)
+	if only != "postgres" {
+		b.Run("sqlite", func(b *testing.B) { benchBulk(b, testdb.SQLite(b)) })
+	}
+	if only != "sqlite" {
+		b.Run("postgres", func(b *testing.B) { benchBulk(b, testdb.Postgres(b)) })
+	}
+}
+
+func benchBulk(b *testing.B, s roster.Store) {
+	ctx := context.Background()
+	const batch = 10000
+	acct := testdb.Seed(b, s, 1, 1)[0]
+	cpu := processCPU()
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		users := testdb.Users(acct, batch, uint64(i+100))
+		for j, u := range users {
+			u.Email = fmt.Sprintf("bulk.%d.%d@example.org", i, j)
+			u.Keys()
+		}
+		i++
+		b.StartTimer()
+		if err := s.(roster.BulkLoader).BulkInsertUsers(ctx, users); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "users/s")
 }

@@ -149,12 +149,13 @@ func (s *Store) ListUsersStatements(accountID string, q roster.ListQuery) (*List
 		// the filters: m holds the matches' sort keys, the total counts m
 		// and the page sorts m's keys, so that only the rows of the page
 		// are read in full.
-		where := s.d.Search(a.add, acct, q.Q) + filterSQL
-		st.Count = "SELECT count(*) FROM users WHERE " + where
+		from, where := s.d.Search(a.add, acct, q.Q)
+		where += filterSQL
+		st.Count = "SELECT count(*) FROM " + from + " WHERE " + where
 		st.CountArgs = len(a)
 		// CROSS JOIN makes SQLite read the page first and then its rows,
 		// rather than walk an account index in order and test every id.
-		st.Page = "WITH m AS MATERIALIZED (SELECT id, " + col + " AS k FROM users WHERE " + where + ") " +
+		st.Page = "WITH m AS MATERIALIZED (SELECT id, " + col + " AS k FROM " + from + " WHERE " + where + ") " +
 			"SELECT " + userColsOf("u") + ", (SELECT count(*) FROM m) FROM (SELECT id, k FROM m WHERE TRUE" +
 			keyset("k") + " ORDER BY " + order("k") + " LIMIT " + a.add(int64(limit+1)) + ") p " +
 			"CROSS JOIN users u WHERE u.id = p.id ORDER BY " + order("p.k")
@@ -182,7 +183,7 @@ func (s *Store) ListUsers(ctx context.Context, accountID string, q roster.ListQu
 	if err != nil {
 		return nil, err
 	}
-	page := &roster.UserPage{Items: make([]*User, 0, min(st.Limit, 64))}
+	page := &roster.UserPage{Items: make([]*roster.User, 0, min(st.Limit, 64))}
 	if !roster.ValidID(accountID) {
 		return page, nil
 	}

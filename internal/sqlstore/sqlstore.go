@@ -37,13 +37,14 @@ type Dialect struct {
 	// UserSeq reports that users carry an integer seq that clusters an
 	// account's users in one rowid range (SQLite): the store assigns it.
 	UserSeq bool
-	// Search returns the condition on the users table that selects the
-	// users of an account whose search_key contains q, a folded, non-empty
-	// string. account is the placeholder of the account id; add binds
-	// further arguments and returns their placeholders. Column names are
-	// unqualified. The condition replaces "account_id = $1", so that an
-	// engine can steer its planner to the search index.
-	Search func(add func(any) string, account, q string) string
+	// Search returns the rows to read (a FROM clause) and the condition
+	// (a WHERE clause) that select the users of an account whose
+	// search_key contains q, a folded, non-empty string. account is the
+	// placeholder of the account id; add binds further arguments and
+	// returns their placeholders. The users columns must be reachable
+	// unqualified. Owning the FROM clause lets an engine drive the query
+	// from its search index.
+	Search func(add func(any) string, account, q string) (from, where string)
 	// Param, when set, returns the placeholder of the nth argument in
 	// statements that bind every argument once and in order (bulk inserts).
 	// SQLite looks named parameters such as $N up by a linear scan, which
@@ -61,6 +62,9 @@ type Dialect struct {
 	CacheStatements bool
 	// Explain is the statement prefix that returns a query plan.
 	Explain string
+	// BulkBegin and BulkEnd run in the transaction of BulkInsertUsers,
+	// before and after the rows.
+	BulkBegin, BulkEnd []string
 	// MigrationLock, when not empty, runs first in every migration
 	// transaction to serialise concurrent migrators.
 	MigrationLock string

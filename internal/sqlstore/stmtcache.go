@@ -68,6 +68,7 @@ type pool struct {
 	cache *stmtCache
 }
 
+// ExecContext runs a statement that returns no rows.
 func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := p.cache.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -75,6 +76,7 @@ func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.
 	return p.db.ExecContext(ctx, query, args...)
 }
 
+// QueryContext runs a query.
 func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st := p.cache.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -82,6 +84,7 @@ func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sq
 	return p.db.QueryContext(ctx, query, args...)
 }
 
+// QueryRowContext runs a query that returns at most one row.
 func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if st := p.cache.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)

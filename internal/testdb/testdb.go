@@ -75,12 +75,11 @@ func URL(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv(EnvDatabaseURL)
 	if admin == "" {
-		msg := "testdb: PostgreSQL tests skipped; set " + EnvDatabaseURL +
-			"=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable to run them"
+		const example = "=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 		if os.Getenv(EnvStore) == "postgres" {
-			t.Fatal(msg)
+			t.Fatal("testdb: " + EnvStore + "=postgres needs a server: set " + EnvDatabaseURL + example)
 		}
-		t.Skip(msg)
+		t.Skip("testdb: PostgreSQL tests skipped; set " + EnvDatabaseURL + example + " to run them")
 	}
 	u, err := url.Parse(admin)
 	if err != nil {

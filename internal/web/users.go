@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 
 	"roster"
@@ -63,21 +62,12 @@ func writeUser(w http.ResponseWriter, status int, d *roster.UserDetails) error {
 		ActiveAPIKeys: d.ActiveAPIKeys, UpdatedAt: timeJSON(u.UpdatedAt)})
 }
 
-// details completes a user a change returned with the count of their active API keys.
-func (s *server) details(ctx context.Context, u *roster.User) (*roster.UserDetails, error) {
-	n, err := s.svc.Store().CountActiveAPIKeys(ctx, u.AccountID, u.ID, s.svc.Now())
-	if err != nil {
-		return nil, err
-	}
-	return &roster.UserDetails{User: u, ActiveAPIKeys: n}, nil
-}
-
 // writeChanged answers a change of a user with their details.
 func (s *server) writeChanged(w http.ResponseWriter, r *http.Request, u *roster.User, err error) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.details(r.Context(), u)
+	d, err := s.svc.Details(r.Context(), u)
 	if err != nil {
 		return err
 	}
@@ -125,7 +115,7 @@ func (s *server) inviteUser(w http.ResponseWriter, r *http.Request, caller *rost
 	if err != nil {
 		return err
 	}
-	d, err := s.details(r.Context(), u)
+	d, err := s.svc.Details(r.Context(), u)
 	if err != nil {
 		return err
 	}
