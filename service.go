@@ -344,22 +344,24 @@ func (s *Service) change(ctx context.Context, actor *Actor, accountID, userID st
 	return out, err
 }
 
-// guardLastAdmin refuses a change that leaves the account without an active
-// Admin. It locks the account first, so two Admins demoting each other at the
-// same moment cannot both succeed.
+// guardLastAdmin refuses a change that takes u out of the account's active
+// Admins without an access deadline when u is the last of them, since an
+// account must always keep an Admin who can manage it. It locks the account
+// first, so two Admins demoting each other at the same moment cannot both
+// succeed.
 func guardLastAdmin(ctx context.Context, tx Tx, u *User, what string) error {
-	if u.Status != StatusActive || !u.Roles.Has(RoleAdmin) {
+	if u.Status != StatusActive || !u.Roles.Has(RoleAdmin) || !u.AccessUntil.IsZero() {
 		return nil
 	}
 	if _, err := tx.LockAccount(ctx, u.AccountID); err != nil {
 		return err
 	}
-	n, err := tx.CountUsers(ctx, u.AccountID, StatusActive, NewRoleSet(RoleAdmin))
+	n, err := tx.CountPermanentAdmins(ctx, u.AccountID)
 	if err != nil {
 		return err
 	}
 	if n <= 1 {
-		return Errorf(CodeConflict, "%s is the last active Admin of this account; %s. Make another user an Admin first.", u.FullName(), what)
+		return Errorf(CodeConflict, "%s is the last active Admin of this account without an access deadline; %s. Make another user an Admin first.", u.FullName(), what)
 	}
 	return nil
 }

@@ -61,6 +61,10 @@ type Tx interface {
 	// roles (0: any roles).
 	CountUsers(ctx context.Context, accountID string, status Status, roles RoleSet) (int64, error)
 
+	// CountPermanentAdmins counts the account's active Admins who have no
+	// access deadline.
+	CountPermanentAdmins(ctx context.Context, accountID string) (int64, error)
+
 	InsertInvitation(ctx context.Context, inv *Invitation) error
 	// SupersedeInvitations kills every unused invitation of a user.
 	SupersedeInvitations(ctx context.Context, accountID, userID string) error

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"roster"
+	"roster/internal/sqlstore"
 	"roster/internal/testdb"
 )
 
@@ -121,5 +122,13 @@ func TestQueryPlans(t *testing.T) {
 		if has(nodes, "Seq Scan users") {
 			t.Errorf("%s: plan reads the whole users table:\n%s", c.name, strings.Join(nodes, "\n"))
 		}
+	}
+
+	out, err := db.Explain(ctx, sqlstore.CountPermanentAdminsSQL, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "users_active_admins") {
+		t.Errorf("last-Admin count does not use the partial index users_active_admins:\n%s", out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"roster"
+	"roster/internal/sqlstore"
 	"roster/internal/testdb"
 )
 
@@ -22,6 +23,12 @@ func TestQueryPlans(t *testing.T) {
 	db := testdb.SQLite(t)
 	accts := testdb.Seed(t, db, 2, 20000)
 	acct := accts[1]
+	t.Run("permanent admins", func(t *testing.T) {
+		plan, err := db.Explain(ctx, sqlstore.CountPermanentAdminsSQL, acct)
+		if err != nil || !strings.Contains(plan, "USING INDEX users_active_admins") && !strings.Contains(plan, "USING COVERING INDEX users_active_admins") {
+			t.Errorf("last-Admin count plan = %v, %q; want the partial index users_active_admins", err, plan)
+		}
+	})
 	for _, analyzed := range []bool{false, true} {
 		if analyzed {
 			if err := db.Analyze(ctx); err != nil {

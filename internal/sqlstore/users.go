@@ -233,6 +233,23 @@ func (t *tx) CountUsers(ctx context.Context, accountID string, status roster.Sta
 	return n, nil
 }
 
+// CountPermanentAdminsSQL counts an account's active Admins without a
+// deadline. Its predicate repeats the partial index users_active_admins
+// literally, so that both planners use it; Admin is bit 0 (roster.Roles is
+// append-only). Exported for the query-plan tests.
+const CountPermanentAdminsSQL = `SELECT count(*) FROM users WHERE account_id = $1 AND access_until = 0
+	AND status = 'active' AND (role_mask & 1) <> 0`
+
+// CountPermanentAdmins counts the account's active Admins without an access
+// deadline, through the partial index users_active_admins.
+func (t *tx) CountPermanentAdmins(ctx context.Context, accountID string) (int64, error) {
+	var n int64
+	if err := t.q.QueryRowContext(ctx, CountPermanentAdminsSQL, accountID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count permanent admins: %w", err)
+	}
+	return n, nil
+}
+
 // bulkRows is how many users one INSERT of BulkInsertUsers carries: 25
 // parameters each, below SQLite's and PostgreSQL's limits.
 const bulkRows = 500
