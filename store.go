@@ -17,6 +17,8 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 
+	// HasAccounts reports whether any account exists.
+	HasAccounts(ctx context.Context) (bool, error)
 	// Account returns an account; CodeNotFound when missing.
 	Account(ctx context.Context, id string) (*Account, error)
 	// User returns a user of an account; CodeNotFound when missing or in

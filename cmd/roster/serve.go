@@ -107,6 +107,13 @@ func serve(ctx context.Context, e *env, addr string, db *dbFlags, staffFlag *lis
 	logger.Info("listening", "addr", bound, "url", "http://"+bound, "store", db.storeName(),
 		"staff_domains", staff, "startup", time.Since(start).Round(time.Microsecond))
 
+	// Only a hint: a failed look-up shows again in /readyz.
+	if has, err := st.HasAccounts(ctx); err == nil && !has {
+		// Until the setup link of the sign-in flow exists, say how to begin.
+		logger.Warn("no account exists yet; create the first one and its Admin with: " +
+			"roster account create --name NAME --admin-email EMAIL --admin-first-name FIRST --admin-last-name LAST --admin-password-stdin")
+	}
+
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)

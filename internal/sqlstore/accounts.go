@@ -79,3 +79,12 @@ func (t *tx) UpdateAccount(ctx context.Context, a *roster.Account) error {
 	}
 	return nil
 }
+
+// HasAccounts reports whether any account exists.
+func (s *Store) HasAccounts(ctx context.Context) (bool, error) {
+	var n int
+	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM accounts LIMIT 1) a").Scan(&n); err != nil {
+		return false, fmt.Errorf("has accounts: %w", err)
+	}
+	return n > 0, nil
+}

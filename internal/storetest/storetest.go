@@ -39,6 +39,17 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 
 	t.Run("Account", func(t *testing.T) {
 		t.Parallel()
+		t.Run("HasAccounts", func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			if has, err := f.s.HasAccounts(f.ctx); err != nil || has {
+				t.Fatalf("HasAccounts on an empty store = %v, %v; want false", has, err)
+			}
+			f.account()
+			if has, err := f.s.HasAccounts(f.ctx); err != nil || !has {
+				t.Fatalf("HasAccounts after an insert = %v, %v; want true", has, err)
+			}
+		})
 		t.Run("InsertGetUpdateLock", func(t *testing.T) {
 			t.Parallel()
 			f := setup(t)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -66,11 +65,11 @@ func (s *server) problem(w http.ResponseWriter, r *http.Request, err error) {
 			h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
 		}
 	}
-	body, _ := json.Marshal(problemJSON{Type: "about:blank", Title: http.StatusText(status), Status: status,
+	body, _ := marshal(problemJSON{Type: "about:blank", Title: http.StatusText(status), Status: status,
 		Detail: e.Message, Code: e.Code, Errors: e.Fields})
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
 }
