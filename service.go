@@ -94,7 +94,7 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key, ip string) (*Acto
 	if !CheckAPIKeyFormat(key) {
 		return nil, unauthorized
 	}
-	k, err := s.store.APIKeyByHash(ctx, HashSecret(key))
+	k, u, err := s.store.APIKeyOwner(ctx, HashSecret(key))
 	if err != nil {
 		if ErrorCode(err) == CodeNotFound {
 			return nil, unauthorized
@@ -104,13 +104,6 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key, ip string) (*Acto
 	now := s.clock.Now()
 	if k.Disabled || !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) {
 		return nil, unauthorized
-	}
-	u, err := s.store.User(ctx, k.AccountID, k.UserID)
-	if err != nil {
-		if ErrorCode(err) == CodeNotFound {
-			return nil, unauthorized
-		}
-		return nil, err
 	}
 	if !u.CanSignIn(now) {
 		return nil, unauthorized

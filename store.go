@@ -32,6 +32,9 @@ type Store interface {
 	CountActiveAPIKeys(ctx context.Context, accountID, userID string, now time.Time) (int64, error)
 	// APIKeyByHash finds a key by the hash of its secret; CodeNotFound when missing.
 	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	// APIKeyOwner finds a key by the hash of its secret together with the
+	// user who created it; CodeNotFound when missing.
+	APIKeyOwner(ctx context.Context, hash []byte) (*APIKey, *User, error)
 	// AuditEvents returns a page of an account's audit log, newest first.
 	AuditEvents(ctx context.Context, accountID string, q AuditQuery) (*AuditPage, error)
 

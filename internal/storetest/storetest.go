@@ -566,6 +566,9 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 			t.Errorf("DeleteUser = %d keys, want %d", n, len(keys))
 		}
 		for _, k := range keys {
+			if _, _, err := f.s.APIKeyOwner(f.ctx, k.Hash); roster.ErrorCode(err) != roster.CodeNotFound {
+				t.Errorf("APIKeyOwner(key of deleted user) = %v, want not found", err)
+			}
 			if _, err := f.s.APIKeyByHash(f.ctx, k.Hash); roster.ErrorCode(err) != roster.CodeNotFound {
 				t.Errorf("APIKeyByHash(key of deleted user) = %v, want not found", err)
 			}
@@ -609,9 +612,21 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 			if d := cmp.Diff(k, got); d != "" {
 				t.Errorf("APIKeyByHash (-want +got):\n%s", d)
 			}
+			gotKey, owner, err := f.s.APIKeyOwner(f.ctx, k.Hash)
+			if err != nil {
+				t.Fatalf("APIKeyOwner = %v", err)
+			}
+			if d := cmp.Diff(k, gotKey); d != "" {
+				t.Errorf("APIKeyOwner key (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(u, owner); d != "" {
+				t.Errorf("APIKeyOwner user (-want +got):\n%s", d)
+			}
 			for _, h := range [][]byte{roster.HashSecret("unknown"), nil, {1, 2, 3}} {
 				_, err := f.s.APIKeyByHash(f.ctx, h)
 				wantCode(t, err, roster.CodeNotFound, "APIKeyByHash(%x)", h)
+				_, _, err = f.s.APIKeyOwner(f.ctx, h)
+				wantCode(t, err, roster.CodeNotFound, "APIKeyOwner(%x)", h)
 			}
 		})
 		t.Run("CountActive", func(t *testing.T) {
