@@ -27,13 +27,20 @@ type Store interface {
 	// UserByEmail finds a user of an account by folded email.
 	UserByEmail(ctx context.Context, accountID, emailKey string) (*User, error)
 	// ListUsers returns one page of users and the total of every match.
+	// Items carry the fields of a list row only: ID, AccountID, FirstName,
+	// LastName, Email, Roles, Status, AccessUntil, InvitedAt, JoinedAt,
+	// LastLoginAt and the keys NameKey and EmailKey; User has the rest.
 	ListUsers(ctx context.Context, accountID string, q ListQuery) (*UserPage, error)
 	// CountActiveAPIKeys counts a user's keys that are enabled and unexpired at now.
 	CountActiveAPIKeys(ctx context.Context, accountID, userID string, now time.Time) (int64, error)
 	// APIKeyByHash finds a key by the hash of its secret; CodeNotFound when missing.
 	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
 	// APIKeyOwner finds a key by the hash of its secret together with the
-	// user who created it; CodeNotFound when missing.
+	// user who created it; CodeNotFound when missing. Only the fields
+	// authentication needs are filled: the key's ID, AccountID, UserID,
+	// ExpiresAt and Disabled; the user's ID, AccountID, FirstName,
+	// LastName, Email, Roles, Status and AccessUntil.
+
 	APIKeyOwner(ctx context.Context, hash []byte) (*APIKey, *User, error)
 	// AuditEvents returns a page of an account's audit log, newest first.
 	AuditEvents(ctx context.Context, accountID string, q AuditQuery) (*AuditPage, error)

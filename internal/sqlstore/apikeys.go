@@ -23,53 +23,47 @@ func (t *tx) InsertAPIKey(ctx context.Context, k *roster.APIKey) error {
 	return t.s.translate(err, "insert api key", "This API key already exists.")
 }
 
-// apiKeyCols lists the api_keys columns scanAPIKey reads, in order.
-const apiKeyCols = `k.id, k.account_id, k.user_id, k.name, k.hint, k.hash, k.created_at, k.last_used_at, k.expires_at, k.disabled`
-
-// apiKeyRow receives the apiKeyCols of one row.
-type apiKeyRow struct {
-	k                      roster.APIKey
-	created, used, expires int64
-}
-
-// dest returns the scan destinations of apiKeyCols.
-func (r *apiKeyRow) dest() []any {
-	return []any{&r.k.ID, &r.k.AccountID, &r.k.UserID, &r.k.Name, &r.k.Hint, &r.k.Hash, &r.created, &r.used, &r.expires, &r.k.Disabled}
-}
-
-// key returns the scanned key.
-func (r *apiKeyRow) key() *roster.APIKey {
-	r.k.CreatedAt, r.k.LastUsedAt, r.k.ExpiresAt = roster.FromMicros(r.created), roster.FromMicros(r.used), roster.FromMicros(r.expires)
-	return &r.k
-}
-
 // APIKeyByHash finds a key by the hash of its secret; CodeNotFound when missing.
 func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (*roster.APIKey, error) {
-	var r apiKeyRow
-	err := s.read.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys k WHERE k.hash = $1`, hash).Scan(r.dest()...)
+	var k roster.APIKey
+	var created, used, expires int64
+	err := s.read.QueryRowContext(ctx, `SELECT id, account_id, user_id, name, hint, hash, created_at, last_used_at,
+		expires_at, disabled FROM api_keys WHERE hash = $1`, hash).
+		Scan(&k.ID, &k.AccountID, &k.UserID, &k.Name, &k.Hint, &k.Hash, &created, &used, &expires, &k.Disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errAPIKeyNotFound()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get api key: %w", err)
 	}
-	return r.key(), nil
+	k.CreatedAt, k.LastUsedAt, k.ExpiresAt = roster.FromMicros(created), roster.FromMicros(used), roster.FromMicros(expires)
+	return &k, nil
 }
 
 // APIKeyOwner finds a key by the hash of its secret together with the user
-// who created it, in one query; CodeNotFound when missing.
+// who created it, in one query; CodeNotFound when missing. It reads only what
+// authentication needs (each column costs, on SQLite especially): the key's
+// ID, AccountID, UserID, ExpiresAt and Disabled, and the user's ID,
+// AccountID, names, Email, Roles, Status and AccessUntil.
 func (s *Store) APIKeyOwner(ctx context.Context, hash []byte) (*roster.APIKey, *roster.User, error) {
-	row := s.read.QueryRowContext(ctx, `SELECT `+userColsOf("u")+`, `+apiKeyCols+` FROM api_keys k
-		JOIN users u ON u.id = k.user_id AND u.account_id = k.account_id WHERE k.hash = $1`, hash)
-	var r apiKeyRow
-	u, err := scanUser(row, r.dest()...)
+	var k roster.APIKey
+	var u roster.User
+	var expires, roles, until int64
+	var status string
+	err := s.read.QueryRowContext(ctx, `SELECT k.id, k.account_id, k.user_id, k.expires_at, k.disabled,
+		u.first_name, u.last_name, u.email, u.role_mask, u.status, u.access_until
+		FROM api_keys k JOIN users u ON u.id = k.user_id AND u.account_id = k.account_id WHERE k.hash = $1`, hash).
+		Scan(&k.ID, &k.AccountID, &k.UserID, &expires, &k.Disabled, &u.FirstName, &u.LastName, &u.Email, &roles, &status, &until)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, errAPIKeyNotFound()
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("get api key owner: %w", err)
 	}
-	return r.key(), u, nil
+	k.ExpiresAt = roster.FromMicros(expires)
+	u.ID, u.AccountID = k.UserID, k.AccountID
+	u.Roles, u.Status, u.AccessUntil = roster.RoleSet(roles), roster.Status(status), roster.FromMicros(until)
+	return &k, &u, nil
 }
 
 // CountActiveAPIKeys counts a user's keys that are enabled and unexpired at now.

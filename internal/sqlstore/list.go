@@ -27,7 +27,7 @@ func sortColumn(f roster.SortField) (col string, isInt bool, ok bool) {
 }
 
 // ListStatements are the statements ListUsers runs for one query. Page
-// selects userCols plus the total as a last column; Count is run on its own
+// selects listCols plus the total as a last column; Count is run on its own
 // only when the page comes back empty after a cursor (an empty first page
 // means a total of 0). Page takes Args, Count the first CountArgs of them.
 // Args may start with the Dialect's PlanPerExecution.
@@ -136,13 +136,13 @@ func (s *Store) ListUsersStatements(accountID string, q roster.ListQuery) (*List
 	case q.Q == "":
 		st.Count = "SELECT coalesce(sum(n), 0) FROM user_counts WHERE account_id = " + acct + filterSQL
 		st.CountArgs = len(a)
-		st.Page = "SELECT " + userCols + ", (" + st.Count + ") FROM users WHERE account_id = " + acct + filterSQL +
+		st.Page = "SELECT " + listCols + ", (" + st.Count + ") FROM users WHERE account_id = " + acct + filterSQL +
 			keyset(col) + " ORDER BY " + order(col) + " LIMIT " + a.add(int64(limit+1))
 	case q.Email:
 		where := "account_id = " + acct + " AND email_key = " + a.add(q.Q) + filterSQL
 		st.Count = "SELECT count(*) FROM users WHERE " + where
 		st.CountArgs = len(a)
-		st.Page = "SELECT " + userCols + ", (" + st.Count + ") FROM users WHERE " + where +
+		st.Page = "SELECT " + listCols + ", (" + st.Count + ") FROM users WHERE " + where +
 			keyset(col) + " ORDER BY " + order(col) + " LIMIT " + a.add(int64(limit+1))
 	default:
 		// Every match must be read once anyway, to count it and to apply
@@ -156,7 +156,7 @@ func (s *Store) ListUsersStatements(accountID string, q roster.ListQuery) (*List
 		// CROSS JOIN makes SQLite read the page first and then its rows,
 		// rather than walk an account index in order and test every id.
 		st.Page = "WITH m AS MATERIALIZED (SELECT id, " + col + " AS k FROM " + from + " WHERE " + where + ") " +
-			"SELECT " + userColsOf("u") + ", (SELECT count(*) FROM m) FROM (SELECT id, k FROM m WHERE TRUE" +
+			"SELECT " + listColsOf("u") + ", (SELECT count(*) FROM m) FROM (SELECT id, k FROM m WHERE TRUE" +
 			keyset("k") + " ORDER BY " + order("k") + " LIMIT " + a.add(int64(limit+1)) + ") p " +
 			"CROSS JOIN users u WHERE u.id = p.id ORDER BY " + order("p.k")
 	}
@@ -193,7 +193,7 @@ func (s *Store) ListUsers(ctx context.Context, accountID string, q roster.ListQu
 	}
 	defer rows.Close()
 	for rows.Next() {
-		u, err := scanUser(rows, &page.Total)
+		u, err := scanListUser(rows, &page.Total)
 		if err != nil {
 			return nil, fmt.Errorf("list users: %w", err)
 		}
