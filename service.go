@@ -281,11 +281,7 @@ func (s *Service) User(ctx context.Context, actor *Actor, accountID, userID stri
 	if !ValidID(userID) {
 		return nil, errUserNotFound()
 	}
-	u, err := s.store.User(ctx, accountID, userID)
-	if err != nil {
-		return nil, err
-	}
-	return s.Details(ctx, u)
+	return s.store.UserDetails(ctx, accountID, userID, s.clock.Now())
 }
 
 // Details completes a user that a change returned with what the details page

@@ -24,6 +24,9 @@ type Store interface {
 	// User returns a user of an account; CodeNotFound when missing or in
 	// another account.
 	User(ctx context.Context, accountID, userID string) (*User, error)
+	// UserDetails returns a user with the number of their API keys that
+	// are enabled and unexpired at now; CodeNotFound like User.
+	UserDetails(ctx context.Context, accountID, userID string, now time.Time) (*UserDetails, error)
 	// UserByEmail finds a user of an account by folded email.
 	UserByEmail(ctx context.Context, accountID, emailKey string) (*User, error)
 	// ListUsers returns one page of users and the total of every match.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"roster"
 )
@@ -113,6 +114,26 @@ func getUser(ctx context.Context, q querier, forUpdate, accountID, userID string
 // User returns a user of an account; CodeNotFound when missing or in another account.
 func (s *Store) User(ctx context.Context, accountID, userID string) (*roster.User, error) {
 	return getUser(ctx, s.read, "", accountID, userID)
+}
+
+// UserDetails returns a user with the number of their API keys active at
+// now, in one query; CodeNotFound when missing or in another account.
+func (s *Store) UserDetails(ctx context.Context, accountID, userID string, now time.Time) (*roster.UserDetails, error) {
+	if !roster.ValidID(accountID) || !roster.ValidID(userID) {
+		return nil, errUserNotFound()
+	}
+	var keys int64
+	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userCols+`, (SELECT count(*) FROM api_keys k
+		WHERE k.user_id = users.id AND k.account_id = users.account_id AND NOT k.disabled
+		AND (k.expires_at = 0 OR k.expires_at > $3)) FROM users WHERE id = $1 AND account_id = $2`,
+		userID, accountID, roster.Micros(now)), &keys)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errUserNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get user details: %w", err)
+	}
+	return &roster.UserDetails{User: u, ActiveAPIKeys: keys}, nil
 }
 
 // UserByEmail finds a user of an account by folded email; CodeNotFound when missing.

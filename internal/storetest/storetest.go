@@ -668,6 +668,17 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 				if err != nil || got != tt.want {
 					t.Errorf("CountActiveAPIKeys(%s, %s) = %d, %v; want %d", short(tt.acct), short(tt.user), got, err, tt.want)
 				}
+				// UserDetails counts the same keys, and a user of another
+				// account is not found there.
+				d, err := f.s.UserDetails(f.ctx, tt.acct, tt.user, now)
+				switch {
+				case tt.user == w.ID && tt.acct == b.ID || tt.acct == a.ID && (tt.user == u.ID || tt.user == v.ID):
+					if err != nil || d.ActiveAPIKeys != tt.want || d.ID != tt.user {
+						t.Errorf("UserDetails(%s, %s) = %+v, %v; want %d active keys", short(tt.acct), short(tt.user), d, err, tt.want)
+					}
+				default:
+					wantCode(t, err, roster.CodeNotFound, "UserDetails(%s, %s)", short(tt.acct), short(tt.user))
+				}
 			}
 		})
 	})
