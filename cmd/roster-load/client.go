@@ -120,23 +120,15 @@ func (e *httpError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status,
 
 // do sends one request and decodes a 2xx JSON answer into out (when not nil).
 func do(client *http.Client, req *http.Request, out any) error {
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return &httpError{Status: resp.StatusCode, Body: readSnippet(resp.Body)}
-	}
 	if out == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
+		return send(client, req, nil)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("%s %s: decoding the answer: %w", req.Method, req.URL.Path, err)
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
+	return send(client, req, func(body []byte) error {
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("%s %s: decoding the answer: %w", req.Method, req.URL.Path, err)
+		}
+		return nil
+	})
 }
 
 // readSnippet returns the first 300 bytes of a body on one line and drains

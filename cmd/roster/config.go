@@ -91,8 +91,8 @@ func (f *dbFlags) storeName() string {
 	return "sqlite"
 }
 
-// open opens the database and applies the migrations it lacks.
-func (f *dbFlags) open(ctx context.Context) (store, error) {
+// connect opens the database without migrating it.
+func (f *dbFlags) connect(ctx context.Context) (store, error) {
 	var (
 		st  store
 		err error
@@ -104,6 +104,15 @@ func (f *dbFlags) open(ctx context.Context) (store, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", f.storeName(), err)
+	}
+	return st, nil
+}
+
+// open opens the database and applies the migrations it lacks.
+func (f *dbFlags) open(ctx context.Context) (store, error) {
+	st, err := f.connect(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
@@ -280,17 +289,9 @@ type sqlDB interface{ ReadDB() *sql.DB }
 // migrate opens the database, applies its pending migrations and returns
 // how many it applied.
 func (f *dbFlags) migrate(ctx context.Context) (int, error) {
-	var (
-		st  store
-		err error
-	)
-	if f.postgres() {
-		st, err = postgres.Open(ctx, *f.databaseURL)
-	} else {
-		st, err = sqlite.Open(ctx, *f.dataDir)
-	}
+	st, err := f.connect(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("open %s database: %w", f.storeName(), err)
+		return 0, err
 	}
 	defer st.Close()
 	before, err := appliedMigrations(ctx, st)
