@@ -99,9 +99,9 @@ func TestRequestLog(t *testing.T) {
 
 		logs := e.logs.String()
 		for _, want := range []string{
-			"method=POST pattern=/api/v1/accounts/{account_id}/users status=201 duration=",
-			"method=GET pattern=/api/v1/accounts/{account_id}/users/{user_id} status=200 duration=",
-			"method=GET pattern=/api/v1/roles status=401 duration=",
+			"level=INFO msg=request method=POST pattern=/api/v1/accounts/{account_id}/users status=201 duration=",
+			"level=DEBUG msg=request method=GET pattern=/api/v1/accounts/{account_id}/users/{user_id} status=200 duration=",
+			"level=INFO msg=request method=GET pattern=/api/v1/roles status=401 duration=",
 		} {
 			if !strings.Contains(logs, want) {
 				t.Errorf("log does not have %q:\n%s", want, logs)
