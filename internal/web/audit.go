@@ -10,7 +10,7 @@ import (
 // eventJSON is one audit event.
 type eventJSON struct {
 	ID      string         `json:"id"`
-	At      timeJSON       `json:"at"`
+	At      *string        `json:"at"`
 	Actor   personJSON     `json:"actor"`
 	Action  string         `json:"action"`
 	Target  *personJSON    `json:"target"` // null when the event is about the account

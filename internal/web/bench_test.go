@@ -16,6 +16,18 @@ import (
 // BenchmarkGetUser measures the hottest read, GET one user, through the
 // whole HTTP stack (authentication, routing, logging, JSON) in parallel.
 func BenchmarkGetUser(b *testing.B) {
+	benchRead(b, func(acct, admin string) string { return userPath(acct, admin) })
+}
+
+// BenchmarkListUsers measures a page of 100 users sorted by name, with
+// its total, through the whole HTTP stack.
+func BenchmarkListUsers(b *testing.B) {
+	benchRead(b, func(acct, _ string) string { return usersPath(acct) + "?limit=100&sort=name" })
+}
+
+// benchRead runs GET path(account, admin) in parallel, 16 at a time, on
+// an account of 300 users.
+func benchRead(b *testing.B, path func(acct, admin string) string) {
 	stores := map[string]func(testing.TB) roster.Store{
 		"sqlite": func(tb testing.TB) roster.Store { return testdb.SQLite(tb) },
 	}
@@ -35,9 +47,12 @@ func BenchmarkGetUser(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			if err := svc.Store().(roster.BulkLoader).BulkInsertUsers(ctx, testdb.Users(acct.ID, 300, 1)); err != nil {
+				b.Fatal(err)
+			}
 			srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), svc))
 			defer srv.Close()
-			url := srv.URL + userPath(acct.ID, admin.ID)
+			url := srv.URL + path(acct.ID, admin.ID)
 			client := srv.Client()
 			client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 			b.SetParallelism(8) // 16 concurrent requests on 2 cores, as in the load target
@@ -54,7 +69,7 @@ func BenchmarkGetUser(b *testing.B) {
 					_, _ = io.Copy(io.Discard, res.Body)
 					res.Body.Close()
 					if res.StatusCode != http.StatusOK {
-						b.Errorf("GET user = %d", res.StatusCode)
+						b.Errorf("GET %s = %d", url, res.StatusCode)
 						return
 					}
 				}

@@ -181,17 +181,16 @@ func (o *optTime) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// timeJSON is a time written as RFC 3339 in UTC, or null when zero. It
+// timeJSON writes a time as RFC 3339 in UTC, or null (nil) when zero. It
 // keeps the microseconds that the stores keep, so a change's response and a
-// later read agree to the byte.
-type timeJSON time.Time
-
-// MarshalJSON implements json.Marshaler.
-func (t timeJSON) MarshalJSON() ([]byte, error) {
-	if time.Time(t).IsZero() {
-		return []byte("null"), nil
+// later read agree to the byte. A plain *string encodes far faster than a
+// json.Marshaler, whose output encoding/json re-validates.
+func timeJSON(t time.Time) *string {
+	if t.IsZero() {
+		return nil
 	}
-	return []byte(`"` + time.Time(t).UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano) + `"`), nil
+	s := t.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
+	return &s
 }
 
 // nullString is s, or nil (JSON null) when s is empty.

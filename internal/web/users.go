@@ -14,10 +14,10 @@ type userJSON struct {
 	Email       string          `json:"email"`
 	Roles       []roster.RoleID `json:"roles"`
 	Status      roster.Status   `json:"status"`
-	AccessUntil timeJSON        `json:"access_until"`
-	LastLoginAt timeJSON        `json:"last_login_at"`
-	InvitedAt   timeJSON        `json:"invited_at"`
-	JoinedAt    timeJSON        `json:"joined_at"`
+	AccessUntil *string         `json:"access_until"`
+	LastLoginAt *string         `json:"last_login_at"`
+	InvitedAt   *string         `json:"invited_at"`
+	JoinedAt    *string         `json:"joined_at"`
 }
 
 func newUserJSON(u *roster.User) userJSON {
@@ -33,11 +33,11 @@ type userDetailsJSON struct {
 	InvitedBy       inviterJSON `json:"invited_by"`
 	LastLoginIP     *string     `json:"last_login_ip"`
 	LastLoginDevice *string     `json:"last_login_device"`
-	RevokedAt       timeJSON    `json:"revoked_at"`
+	RevokedAt       *string     `json:"revoked_at"`
 	RevokeReason    *string     `json:"revoke_reason"`
 	RevokeNote      *string     `json:"revoke_note"`
 	ActiveAPIKeys   int64       `json:"active_api_keys"`
-	UpdatedAt       timeJSON    `json:"updated_at"`
+	UpdatedAt       *string     `json:"updated_at"`
 }
 
 type inviterJSON struct {
