@@ -43,4 +43,18 @@ type OutboxMessage struct {
 	Ref       string
 	To        string
 	CreatedAt time.Time
+
+	// The mail worker's bookkeeping.
+	State         string    // OutboxPending, OutboxSent or OutboxFailed
+	Attempts      int       // claims so far, counting the current one
+	NextAttemptAt time.Time // when a pending message is due
+	SentAt        time.Time
+	LastError     string
 }
+
+// Outbox message states.
+const (
+	OutboxPending = "pending"
+	OutboxSent    = "sent"
+	OutboxFailed  = "failed"
+)

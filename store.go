@@ -48,6 +48,12 @@ type Store interface {
 	// AuditEvents returns a page of an account's audit log, newest first.
 	AuditEvents(ctx context.Context, accountID string, q AuditQuery) (*AuditPage, error)
 
+	// ClaimOutbox leases to owner, until leaseUntil, up to limit pending
+	// messages that are due at now and not leased by a live worker, counts
+	// the attempt and returns them oldest first. Several workers on one
+	// database never claim the same message at once.
+	ClaimOutbox(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*OutboxMessage, error)
+
 	// Update runs fn in a write transaction.
 	Update(ctx context.Context, fn func(Tx) error) error
 }
@@ -86,6 +92,14 @@ type Tx interface {
 	// CountInvitationsSince counts a user's invitations created at or after since.
 	CountInvitationsSince(ctx context.Context, accountID, userID string, since time.Time) (int64, error)
 	InsertOutbox(ctx context.Context, m *OutboxMessage) error
+	// FinishOutbox records the outcome of an attempt (State, NextAttemptAt,
+	// SentAt, LastError of m) and releases the lease; CodeConflict when
+	// owner no longer holds it (it expired and another worker claimed the
+	// message).
+	FinishOutbox(ctx context.Context, m *OutboxMessage, owner string) error
+	// MarkInvitationSent sets an invitation's send time, from which its link
+	// is valid, unless an earlier send already set it.
+	MarkInvitationSent(ctx context.Context, accountID, invitationID string, at time.Time) error
 	InsertAudit(ctx context.Context, e *AuditEvent) error
 	InsertAPIKey(ctx context.Context, k *APIKey) error
 }

@@ -41,9 +41,10 @@ const migrationLockID = 0x726f73746572 // "roster"
 
 // Dialect is PostgreSQL's sqlstore.Dialect.
 var Dialect = &sqlstore.Dialect{
-	Name:      "postgres",
-	ForUpdate: " FOR UPDATE",
-	Search:    search,
+	Name:       "postgres",
+	ForUpdate:  " FOR UPDATE",
+	SkipLocked: " FOR UPDATE SKIP LOCKED",
+	Search:     search,
 	// A search's best plan depends on its text (a rare term reads the
 	// trigram index, a two-letter one cannot use it), which a cached generic
 	// plan would not know: searches run as unnamed statements, which

@@ -34,6 +34,9 @@ type Dialect struct {
 	// ForUpdate ends a SELECT that locks the rows it reads; "" when the
 	// engine has a single writer anyway.
 	ForUpdate string
+	// SkipLocked ends a SELECT that locks the rows it reads and skips rows
+	// other transactions hold; "" when the engine has a single writer.
+	SkipLocked string
 	// UserSeq reports that users carry an integer seq that clusters an
 	// account's users in one rowid range (SQLite): the store assigns it.
 	UserSeq bool

@@ -683,6 +683,143 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		})
 	})
 
+	t.Run("Outbox", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		a := f.account()
+		var ids []string
+		for i := range 5 {
+			m := &roster.OutboxMessage{ID: roster.NewID(t0), AccountID: a.ID, Kind: roster.MailInvitation,
+				Ref: roster.NewID(t0), To: fmt.Sprintf("u%d@example.com", i), CreatedAt: t0}
+			f.update(func(tx roster.Tx) error { return tx.InsertOutbox(f.ctx, m) })
+			ids = append(ids, m.ID)
+		}
+		now, lease := t0.Add(time.Minute), t0.Add(2*time.Minute)
+		claim := func(owner string, now time.Time, limit int) []*roster.OutboxMessage {
+			t.Helper()
+			ms, err := f.s.ClaimOutbox(f.ctx, owner, now, now.Add(time.Minute), limit)
+			if err != nil {
+				t.Fatalf("ClaimOutbox(%s) = %v", owner, err)
+			}
+			return ms
+		}
+		first := claim("a", now, 2)
+		if len(first) != 2 || first[0].ID != ids[0] || first[1].ID != ids[1] || first[0].Attempts != 1 || first[0].To != "u0@example.com" {
+			t.Fatalf("first claim = %+v; want the two oldest, attempt 1", first)
+		}
+		if rest := claim("b", now, 10); len(rest) != 3 {
+			t.Fatalf("second worker claimed %d, want the 3 not leased", len(rest))
+		}
+		if again := claim("a", now, 10); len(again) != 0 {
+			t.Fatalf("claim while every lease is live = %d messages, want 0", len(again))
+		}
+		// Lease expired: the message is claimable again, as a second attempt.
+		expired := claim("c", lease, 1)
+		if len(expired) != 1 || expired[0].ID != ids[0] || expired[0].Attempts != 2 {
+			t.Fatalf("claim after the lease expired = %+v; want the oldest, attempt 2", expired)
+		}
+		sent := *first[0]
+		sent.State, sent.SentAt = roster.OutboxSent, lease
+		err := f.s.Update(f.ctx, func(tx roster.Tx) error { return tx.FinishOutbox(f.ctx, &sent, "a") })
+		wantCode(t, err, roster.CodeConflict, "FinishOutbox by a worker whose lease was taken over")
+		f.update(func(tx roster.Tx) error { return tx.FinishOutbox(f.ctx, &sent, "c") })
+		retry := *first[1]
+		retry.State, retry.NextAttemptAt, retry.LastError = roster.OutboxPending, lease.Add(time.Hour), "451 try later"
+		f.update(func(tx roster.Tx) error { return tx.FinishOutbox(f.ctx, &retry, "a") })
+		later := lease.Add(2 * time.Minute) // every other lease has expired
+		got := claim("d", later, 10)
+		if len(got) != 3 {
+			t.Fatalf("claim after a send and a retry = %d messages, want the 3 leased by b", len(got))
+		}
+		for _, m := range got {
+			if m.ID == ids[0] || m.ID == ids[1] {
+				t.Errorf("claimed %s, which was sent or is not due", m.ID)
+			}
+		}
+		// An hour on, d's leases have expired too: those three and the retry.
+		due := claim("e", lease.Add(time.Hour), 10)
+		// Oldest due first: the retry, due an hour after the others, is last.
+		if len(due) != 4 {
+			t.Fatalf("claim when the retry is due = %d messages, want 4", len(due))
+		}
+		if last := due[3]; last.ID != ids[1] || last.LastError != "451 try later" || last.Attempts != 2 {
+			t.Errorf("claim when the retry is due: last = %+v; want the retried message, attempt 2, with its last error", last)
+		}
+	})
+
+	t.Run("MarkInvitationSent", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		a := f.account()
+		inv := f.invitation(f.user(a), t0)
+		// The link lives from the first send; a repeated send keeps it.
+		for _, at := range []time.Time{t0.Add(time.Minute), t0.Add(time.Hour)} {
+			f.update(func(tx roster.Tx) error { return tx.MarkInvitationSent(f.ctx, a.ID, inv.ID, at) })
+		}
+		d, ok := f.s.(interface{ ReadDB() *sql.DB })
+		if !ok {
+			t.Skipf("%T has no ReadDB; sent_at not checked", f.s)
+		}
+		var sent int64
+		if err := d.ReadDB().QueryRowContext(f.ctx, `SELECT sent_at FROM invitations WHERE id = $1`, inv.ID).Scan(&sent); err != nil {
+			t.Fatal(err)
+		}
+		if got := roster.FromMicros(sent); !got.Equal(t0.Add(time.Minute)) {
+			t.Errorf("sent_at after two sends = %v, want the first, %v", got, t0.Add(time.Minute))
+		}
+	})
+
+	t.Run("OutboxConcurrentClaims", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		a := f.account()
+		for i := range 40 {
+			m := &roster.OutboxMessage{ID: roster.NewID(t0), AccountID: a.ID, Kind: roster.MailInvitation,
+				To: fmt.Sprintf("u%d@example.com", i), CreatedAt: t0}
+			f.update(func(tx roster.Tx) error { return tx.InsertOutbox(f.ctx, m) })
+		}
+		const workers = 4
+		claimed := make([][]*roster.OutboxMessage, workers)
+		errs := make([]error, workers)
+		release := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				<-release
+				for {
+					ms, err := f.s.ClaimOutbox(f.ctx, fmt.Sprint("w", w), t0, t0.Add(time.Hour), 3)
+					if err != nil {
+						errs[w] = err
+						return
+					}
+					if len(ms) == 0 {
+						return
+					}
+					claimed[w] = append(claimed[w], ms...)
+				}
+			})
+		}
+		close(release)
+		wg.Wait()
+		seen := map[string]int{}
+		for w := range workers {
+			if errs[w] != nil {
+				t.Fatalf("worker %d: %v", w, errs[w])
+			}
+			for _, m := range claimed[w] {
+				seen[m.ID]++
+			}
+		}
+		if len(seen) != 40 {
+			t.Errorf("workers claimed %d distinct messages, want all 40", len(seen))
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Errorf("message %s claimed %d times at once, want 1", id, n)
+			}
+		}
+	})
+
 	t.Run("Invitations", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t)
