@@ -62,6 +62,11 @@ without it the Admin is invited and gets an invitation link by email.`,
 					if err != nil {
 						return err
 					}
+					// The password must not be the Admin's own email, names or
+					// the account's name.
+					if err := password.Check(pw, *email, *first, *last, *first+" "+*last, *name); err != nil {
+						return usageErrorf("--admin-password-stdin: %v", err)
+					}
 					in.AdminPassword = pw
 				}
 				svc, st, err := db.service(ctx, e, nil, false)
@@ -90,9 +95,6 @@ func readPassword(r io.Reader) (string, error) {
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if line == "" {
 		return "", usageErrorf("%s: standard input held no password; pipe one line with the password", flagName)
-	}
-	if msg := password.Check(line); msg != "" {
-		return "", usageErrorf("%s: %s", flagName, msg)
 	}
 	return line, nil
 }

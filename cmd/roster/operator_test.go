@@ -117,7 +117,10 @@ func TestAccountCreateErrors(t *testing.T) {
 		{"control character", replace("--admin-last-name", "Iy\ter"), "", []string{"--admin-last-name: Last name must not contain control characters"}},
 		{"empty password", append(slices.Clone(valid), "--admin-password-stdin"), "\n", []string{"--admin-password-stdin: standard input held no password"}},
 		{"no stdin", append(slices.Clone(valid), "--admin-password-stdin"), "", []string{"--admin-password-stdin: standard input held no password"}},
-		{"short password", append(slices.Clone(valid), "--admin-password-stdin"), "short\n", []string{"--admin-password-stdin: The password must be at least 8 characters long."}},
+		{"short password", append(slices.Clone(valid), "--admin-password-stdin"), "short\n", []string{"--admin-password-stdin: Use at least 12 characters; this password has 5."}},
+		{"common password", append(slices.Clone(valid), "--admin-password-stdin"), "Password1234\n", []string{"--admin-password-stdin: This password is on a list of commonly used passwords"}},
+		{"password is the email", append(replace("--admin-email", "ana.iyer.admin@acme.example"), "--admin-password-stdin"), "ana.iyer.admin@acme.example\n",
+			[]string{"--admin-password-stdin: The password must not be your email address or name"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,7 +18,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -47,33 +46,23 @@ const (
 	maxKeyLen  = 128
 )
 
-// Password length limits. MinLen follows NIST SP 800-63B's minimum for
-// passwords a person chooses; MaxLen only stops absurd inputs.
+// Password length limits. MinLen is the fewest code points (after NFC
+// normalisation) in a new password; see Check and MaxChars in policy.go.
+// MaxLen is the most bytes Hash and Verify accept: 4 × MaxChars, the UTF-8
+// size of the longest password Check lets through, and a stop to absurd
+// inputs.
 const (
-	MinLen = 8
-	MaxLen = 1024
+	MinLen = 12
+	MaxLen = 4 * MaxChars
 )
 
 // ErrMalformed is returned by Verify for a string that is not an argon2id
 // PHC hash this package can check.
 var ErrMalformed = errors.New("password: malformed argon2id hash")
 
-// ErrTooLong is returned by Hash for a password longer than MaxLen bytes.
+// ErrTooLong is returned by Hash for a password longer than MaxLen bytes,
+// and is the rule of Check's *PolicyError for one over MaxChars code points.
 var ErrTooLong = errors.New("password: longer than the maximum length")
-
-// Check returns a message a person can act on when pw is not an acceptable
-// new password, and "" when it is.
-func Check(pw string) string {
-	switch n := utf8.RuneCountInString(pw); {
-	case !utf8.ValidString(pw):
-		return "The password is not valid UTF-8 text."
-	case n < MinLen:
-		return fmt.Sprintf("The password must be at least %d characters long.", MinLen)
-	case len(pw) > MaxLen:
-		return fmt.Sprintf("The password must be at most %d bytes long.", MaxLen)
-	}
-	return ""
-}
 
 // Hasher hashes and verifies passwords with fixed parameters, running at
 // most a bounded number of hashes at once. Its methods are safe for
@@ -127,7 +116,8 @@ func (h *Hasher) acquire(ctx context.Context) error {
 
 func (h *Hasher) release() { <-h.sem }
 
-// Hash returns the PHC string of pw under a fresh random salt. It waits for
+// Hash returns the PHC string of pw, in NFC form (Normalize), under a fresh
+// random salt. It waits for
 // a free slot, returning ctx's error if ctx ends first, and ErrTooLong for a
 // password over MaxLen bytes.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
@@ -142,12 +132,13 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	key := argon2.IDKey([]byte(Normalize(pw)), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	h.release()
 	return encode(hash{memory: p.Memory, time: p.Time, threads: p.Threads, salt: salt, key: key}), nil
 }
 
-// Verify reports whether pw matches encoded, comparing in constant time. It
+// Verify reports whether pw, in NFC form (Normalize), matches encoded,
+// comparing in constant time. It
 // uses the parameters stored in encoded, so hashes made with older
 // parameters still verify. It returns ErrMalformed for an encoded string it
 // cannot read, and ctx's error if ctx ends while waiting for a slot.
@@ -162,7 +153,7 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (bool, error) {
 	if err := h.acquire(ctx); err != nil {
 		return false, err
 	}
-	key := argon2.IDKey([]byte(pw), d.salt, d.time, d.memory, d.threads, uint32(len(d.key)))
+	key := argon2.IDKey([]byte(Normalize(pw)), d.salt, d.time, d.memory, d.threads, uint32(len(d.key)))
 	h.release()
 	return subtle.ConstantTimeCompare(key, d.key) == 1, nil
 }

@@ -121,27 +121,6 @@ func TestHashTooLong(t *testing.T) {
 	}
 }
 
-func TestCheck(t *testing.T) {
-	tests := []struct {
-		pw     string
-		wantOK bool
-	}{
-		{"", false},
-		{"short", false},
-		{"1234567", false},
-		{"12345678", true},
-		{"ääääääää", true}, // characters, not bytes
-		{strings.Repeat("a", MaxLen), true},
-		{strings.Repeat("a", MaxLen+1), false},
-		{"bad utf8 \xff\xfe here", false},
-	}
-	for _, tt := range tests {
-		if msg := Check(tt.pw); (msg == "") != tt.wantOK {
-			t.Errorf("Check(%.20q) = %q, want ok=%v", tt.pw, msg, tt.wantOK)
-		}
-	}
-}
-
 // TestConcurrencyBound holds the only slot of a Hasher and checks that a
 // second hash waits for it and gives up when its context ends.
 func TestConcurrencyBound(t *testing.T) {
@@ -206,5 +185,21 @@ func BenchmarkHash(b *testing.B) {
 		if _, err := Hash(ctx, "correct horse battery staple"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestHashNormalizes checks that a password typed in decomposed form
+// verifies against its hash in composed form, and the other way round.
+func TestHashNormalizes(t *testing.T) {
+	composed, decomposed := "caf\u00e9 au lait, s'il vous pla\u00eet", "cafe\u0301 au lait, s'il vous plai\u0302t"
+	h, err := Hash(context.Background(), composed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := Verify(context.Background(), decomposed, h); err != nil || !ok {
+		t.Errorf("Verify(decomposed form of the password) = %v, %v; want true", ok, err)
+	}
+	if ok, err := Verify(context.Background(), "cafe au lait, s'il vous plait", h); err != nil || ok {
+		t.Errorf("Verify(the password without accents) = %v, %v; want false", ok, err)
 	}
 }
