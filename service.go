@@ -527,8 +527,16 @@ func (s *Service) ResendInvitation(ctx context.Context, actor *Actor, accountID,
 			return err
 		}
 		if n >= int64(s.cfg.ResendLimit) {
-			return &Error{Code: CodeRateLimited, RetryAfter: 3600,
-				Message: fmt.Sprintf("%s was sent %d invitations in the last hour, the most allowed; try again later.", u.FullName(), n)}
+			// The next send is allowed when the oldest send of the window
+			// is an hour old.
+			oldest, err := tx.OldestInvitationSince(ctx, accountID, userID, now.Add(-time.Hour))
+			if err != nil {
+				return err
+			}
+			wait := max(oldest.Add(time.Hour).Sub(now), time.Second)
+			mins := int(wait.Round(time.Minute).Minutes())
+			return &Error{Code: CodeRateLimited, RetryAfter: int((wait + time.Second - 1) / time.Second),
+				Message: fmt.Sprintf("%s was sent %d invitations in the last hour, the most allowed; try again in %d minute(s).", u.FullName(), n, max(mins, 1))}
 		}
 		if err := tx.SupersedeInvitations(ctx, accountID, userID); err != nil {
 			return err

@@ -91,6 +91,9 @@ type Tx interface {
 	SupersedeInvitations(ctx context.Context, accountID, userID string) error
 	// CountInvitationsSince counts a user's invitations created at or after since.
 	CountInvitationsSince(ctx context.Context, accountID, userID string, since time.Time) (int64, error)
+	// OldestInvitationSince returns when the user's oldest invitation created
+	// at or after since was created; the zero time when there is none.
+	OldestInvitationSince(ctx context.Context, accountID, userID string, since time.Time) (time.Time, error)
 	InsertOutbox(ctx context.Context, m *OutboxMessage) error
 	// FinishOutbox records the outcome of an attempt (State, NextAttemptAt,
 	// SentAt, LastError of m) and releases the lease; CodeConflict when

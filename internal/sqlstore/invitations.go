@@ -47,6 +47,21 @@ func (t *tx) CountInvitationsSince(ctx context.Context, accountID, userID string
 	return n, nil
 }
 
+// OldestInvitationSince returns the creation time of the user's oldest
+// invitation created at or after since, or the zero time.
+func (t *tx) OldestInvitationSince(ctx context.Context, accountID, userID string, since time.Time) (time.Time, error) {
+	if !roster.ValidID(accountID) || !roster.ValidID(userID) {
+		return time.Time{}, nil
+	}
+	var oldest int64
+	err := t.q.QueryRowContext(ctx, `SELECT coalesce(min(created_at), 0) FROM invitations WHERE user_id = $1
+		AND account_id = $2 AND created_at >= $3`, userID, accountID, roster.Micros(since)).Scan(&oldest)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("oldest invitation: %w", err)
+	}
+	return roster.FromMicros(oldest), nil
+}
+
 // InsertOutbox adds an email to send; the mail worker's columns (state,
 // attempts, lease) start at their defaults.
 func (t *tx) InsertOutbox(ctx context.Context, m *roster.OutboxMessage) error {

@@ -853,6 +853,26 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 				}
 			}
 		}
+		// u's invitations were made at t0, t0+10m and t0+20m.
+		for _, tt := range []struct {
+			acct, user string
+			since, want time.Time
+		}{
+			{a.ID, u.ID, time.Time{}, t0},
+			{a.ID, u.ID, t0.Add(time.Minute), t0.Add(10 * time.Minute)},
+			{a.ID, u.ID, t0.Add(time.Hour), time.Time{}},
+			{b.ID, u.ID, t0, time.Time{}}, // another account
+		} {
+			var got time.Time
+			f.update(func(tx roster.Tx) error {
+				var err error
+				got, err = tx.OldestInvitationSince(f.ctx, tt.acct, tt.user, tt.since)
+				return err
+			})
+			if !got.Equal(tt.want) {
+				t.Errorf("OldestInvitationSince(%s, %s, %s) = %v, want %v", short(tt.acct), short(tt.user), tt.since.Format(time.TimeOnly), got, tt.want)
+			}
+		}
 		check("before superseding")
 		// Superseded invitations were still sent: the resend limit counts them.
 		f.update(func(tx roster.Tx) error { return tx.SupersedeInvitations(f.ctx, a.ID, u.ID) })
