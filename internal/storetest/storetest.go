@@ -855,7 +855,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		}
 		// u's invitations were made at t0, t0+10m and t0+20m.
 		for _, tt := range []struct {
-			acct, user string
+			acct, user  string
 			since, want time.Time
 		}{
 			{a.ID, u.ID, time.Time{}, t0},
