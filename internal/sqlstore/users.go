@@ -11,9 +11,16 @@ import (
 	"roster"
 )
 
-// userCols lists the users columns scanUser reads, in order.
-const userCols = `id, account_id, first_name, last_name, email, email_key, name_key, search_key, role_mask, status,
-	access_until, invited_by, invited_by_name, invited_at, joined_at, last_login_at, last_login_ip, last_login_device,
+// listCols lists the users columns of a list row, in the order
+// scanListUser reads them: what the Users page shows and what a cursor needs.
+// Every column read costs (on SQLite, per column and row), so lists read
+// these 13 rather than all 24.
+const listCols = `id, account_id, first_name, last_name, email, email_key, name_key, role_mask, status,
+	access_until, invited_at, joined_at, last_login_at`
+
+// userCols lists every users column, in the order scanUser reads and
+// userValues writes them: a list row's columns first.
+const userCols = listCols + `, search_key, invited_by, invited_by_name, last_login_ip, last_login_device,
 	revoked_at, revoke_reason, revoke_note, password_hash, version, updated_at`
 
 // userColCount is the number of columns in userCols.
@@ -21,6 +28,9 @@ const userColCount = 24
 
 // userColsOf returns userCols qualified by a table alias.
 func userColsOf(alias string) string { return qualify(userCols, alias) }
+
+// listColsOf returns listCols qualified by a table alias.
+func listColsOf(alias string) string { return qualify(listCols, alias) }
 
 // qualify prefixes each column of a comma-separated list with alias.
 func qualify(cols, alias string) string {
@@ -31,69 +41,79 @@ func qualify(cols, alias string) string {
 	return strings.Join(list, ", ")
 }
 
-// listCols lists the users columns of a list row, in the order
-// scanListUser reads them: what the Users page shows and what a cursor needs.
-// Every column read costs (on SQLite, per column and row), so lists read
-// these 13 rather than all 24.
-const listCols = `id, account_id, first_name, last_name, email, email_key, name_key, role_mask, status,
-	access_until, invited_at, joined_at, last_login_at`
-
-// listColsOf returns listCols qualified by a table alias.
-func listColsOf(alias string) string { return qualify(listCols, alias) }
-
-// scanListUser reads the listCols of one row; extra receives columns that follow.
-func scanListUser(row scanner, extra ...any) (*roster.User, error) {
-	var u roster.User
-	var roles, accessUntil, invitedAt, joinedAt, lastLogin int64
-	var status string
-	dest := []any{&u.ID, &u.AccountID, &u.FirstName, &u.LastName, &u.Email, &u.EmailKey, &u.NameKey,
-		&roles, &status, &accessUntil, &invitedAt, &joinedAt, &lastLogin}
-	if err := row.Scan(append(dest, extra...)...); err != nil {
-		return nil, err
+// updateUserSQL sets every column of userCols but id and account_id ($1
+// and $2, which select the row) from userValues.
+var updateUserSQL = func() string {
+	cols := strings.Split(userCols, ",")
+	set := make([]string, 0, len(cols)-2)
+	for i, c := range cols[2:] {
+		set = append(set, fmt.Sprintf("%s = $%d", strings.TrimSpace(c), i+3))
 	}
-	u.Roles = roster.RoleSet(roles)
-	u.Status = roster.Status(status)
-	u.AccessUntil = roster.FromMicros(accessUntil)
-	u.InvitedAt = roster.FromMicros(invitedAt)
-	u.JoinedAt = roster.FromMicros(joinedAt)
-	u.LastLoginAt = roster.FromMicros(lastLogin)
-	return &u, nil
-}
+	return "UPDATE users SET " + strings.Join(set, ", ") + " WHERE id = $1 AND account_id = $2"
+}()
 
 const msgEmailTaken = "A user with this email already exists in this account."
 
 type scanner interface{ Scan(dest ...any) error }
 
+// listRow receives the listCols of one row into a user.
+type listRow struct {
+	roles, accessUntil, invitedAt, joinedAt, lastLogin int64
+	status                                             string
+}
+
+// dest returns the scan destinations of listCols, filling u.
+func (r *listRow) dest(u *roster.User) []any {
+	return []any{&u.ID, &u.AccountID, &u.FirstName, &u.LastName, &u.Email, &u.EmailKey, &u.NameKey,
+		&r.roles, &r.status, &r.accessUntil, &r.invitedAt, &r.joinedAt, &r.lastLogin}
+}
+
+// fill converts the scanned values into u's fields.
+func (r *listRow) fill(u *roster.User) {
+	u.Roles = roster.RoleSet(r.roles)
+	u.Status = roster.Status(r.status)
+	u.AccessUntil = roster.FromMicros(r.accessUntil)
+	u.InvitedAt = roster.FromMicros(r.invitedAt)
+	u.JoinedAt = roster.FromMicros(r.joinedAt)
+	u.LastLoginAt = roster.FromMicros(r.lastLogin)
+}
+
+// scanListUser reads the listCols of one row; extra receives columns that follow.
+func scanListUser(row scanner, extra ...any) (*roster.User, error) {
+	var u roster.User
+	var r listRow
+	if err := row.Scan(append(r.dest(&u), extra...)...); err != nil {
+		return nil, err
+	}
+	r.fill(&u)
+	return &u, nil
+}
+
 // scanUser reads the userCols of one row; extra receives columns that follow.
 func scanUser(row scanner, extra ...any) (*roster.User, error) {
 	var u roster.User
-	var roles, accessUntil, invitedAt, joinedAt, lastLogin, revokedAt, updatedAt int64
-	var status, reason string
-	dest := []any{&u.ID, &u.AccountID, &u.FirstName, &u.LastName, &u.Email, &u.EmailKey, &u.NameKey, &u.SearchKey,
-		&roles, &status, &accessUntil, &u.InvitedBy, &u.InvitedByName, &invitedAt, &joinedAt, &lastLogin,
-		&u.LastLoginIP, &u.LastLoginDevice, &revokedAt, &reason, &u.RevokeNote, &u.PasswordHash, &u.Version, &updatedAt}
+	var r listRow
+	var revokedAt, updatedAt int64
+	var reason string
+	dest := append(r.dest(&u), &u.SearchKey, &u.InvitedBy, &u.InvitedByName, &u.LastLoginIP, &u.LastLoginDevice,
+		&revokedAt, &reason, &u.RevokeNote, &u.PasswordHash, &u.Version, &updatedAt)
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
-	u.Roles = roster.RoleSet(roles)
-	u.Status = roster.Status(status)
-	u.RevokeReason = roster.RevokeReason(reason)
-	u.AccessUntil = roster.FromMicros(accessUntil)
-	u.InvitedAt = roster.FromMicros(invitedAt)
-	u.JoinedAt = roster.FromMicros(joinedAt)
-	u.LastLoginAt = roster.FromMicros(lastLogin)
+	r.fill(&u)
 	u.RevokedAt = roster.FromMicros(revokedAt)
+	u.RevokeReason = roster.RevokeReason(reason)
 	u.UpdatedAt = roster.FromMicros(updatedAt)
 	return &u, nil
 }
 
 // userValues returns the values of userCols for u.
 func userValues(u *roster.User) []any {
-	return []any{u.ID, u.AccountID, u.FirstName, u.LastName, u.Email, u.EmailKey, u.NameKey, u.SearchKey,
-		int64(u.Roles), string(u.Status), roster.Micros(u.AccessUntil), u.InvitedBy, u.InvitedByName,
-		roster.Micros(u.InvitedAt), roster.Micros(u.JoinedAt), roster.Micros(u.LastLoginAt), u.LastLoginIP,
-		u.LastLoginDevice, roster.Micros(u.RevokedAt), string(u.RevokeReason), u.RevokeNote, u.PasswordHash,
-		u.Version, roster.Micros(u.UpdatedAt)}
+	return []any{u.ID, u.AccountID, u.FirstName, u.LastName, u.Email, u.EmailKey, u.NameKey,
+		int64(u.Roles), string(u.Status), roster.Micros(u.AccessUntil), roster.Micros(u.InvitedAt),
+		roster.Micros(u.JoinedAt), roster.Micros(u.LastLoginAt),
+		u.SearchKey, u.InvitedBy, u.InvitedByName, u.LastLoginIP, u.LastLoginDevice, roster.Micros(u.RevokedAt),
+		string(u.RevokeReason), u.RevokeNote, u.PasswordHash, u.Version, roster.Micros(u.UpdatedAt)}
 }
 
 func getUser(ctx context.Context, q querier, forUpdate, accountID, userID string) (*roster.User, error) {
@@ -212,12 +232,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *roster.User) error {
 	if !roster.ValidID(u.AccountID) || !roster.ValidID(u.ID) {
 		return errUserNotFound()
 	}
-	res, err := t.q.ExecContext(ctx, `UPDATE users SET first_name = $3, last_name = $4, email = $5, email_key = $6,
-		name_key = $7, search_key = $8, role_mask = $9, status = $10, access_until = $11, invited_by = $12,
-		invited_by_name = $13, invited_at = $14, joined_at = $15, last_login_at = $16, last_login_ip = $17,
-		last_login_device = $18, revoked_at = $19, revoke_reason = $20, revoke_note = $21, password_hash = $22,
-		version = $23, updated_at = $24
-		WHERE id = $1 AND account_id = $2`, userValues(u)...)
+	res, err := t.q.ExecContext(ctx, updateUserSQL, userValues(u)...)
 	if err != nil {
 		return t.s.translate(err, "update user", msgEmailTaken)
 	}
