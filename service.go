@@ -2,8 +2,8 @@ package roster
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -709,7 +709,7 @@ func (s *Service) UpdateAccount(ctx context.Context, accountID string, in Update
 			a.AllowedDomains = nil
 		}
 		for _, d := range domains {
-			if !contains(a.AllowedDomains, d) {
+			if !slices.Contains(a.AllowedDomains, d) {
 				a.AllowedDomains = append(a.AllowedDomains, d)
 			}
 		}
@@ -724,15 +724,6 @@ func (s *Service) UpdateAccount(ctx context.Context, accountID string, in Update
 				"allowed_domains_from": before.AllowedDomains, "allowed_domains_to": a.AllowedDomains}})
 	})
 	return out, err
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // CreateAPIKey creates a key for the user with email in an account and
@@ -780,6 +771,3 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *Actor, accountID, use
 	}
 	return k, secret, nil
 }
-
-// IsNotFound reports whether err is a CodeNotFound error.
-func IsNotFound(err error) bool { var e *Error; return errors.As(err, &e) && e.Code == CodeNotFound }

@@ -266,7 +266,7 @@ func (b *bench) prepare(ctx context.Context, name string) ([]*workload, func(con
 		}}, nil, nil
 
 	case "revoke":
-		users := b.shuffled(func(u apiUser) bool { return u.Status == "active" && !contains(u.Roles, "admin") })
+		users := b.shuffled(func(u apiUser) bool { return u.Status == "active" && !slices.Contains(u.Roles, "admin") })
 		w := &workload{
 			Name: "revoke", Concurrency: b.conc(16), Max: min(c.requests, len(users)),
 			Request: func(ctx context.Context, i int) (*http.Request, error) {

@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -133,7 +134,7 @@ server's CPU time per request and memory. Flags:
 		if w == "" {
 			continue
 		}
-		if !contains(allWorkloads, w) {
+		if !slices.Contains(allWorkloads, w) {
 			return nil, fmt.Errorf("unknown workload %q: use some of %s", w, strings.Join(allWorkloads, ", "))
 		}
 		c.workloads = append(c.workloads, w)
@@ -169,15 +170,6 @@ server's CPU time per request and memory. Flags:
 		return nil, errors.New("give the account under test with --seed-json FILE, or with --account ID and --key rst_...")
 	}
 	return c, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
