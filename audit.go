@@ -7,6 +7,7 @@ const (
 	ActionAccountCreated   = "account.created"
 	ActionAccountUpdated   = "account.updated"
 	ActionUserInvited      = "user.invited"
+	ActionUserJoined       = "user.joined"
 	ActionUserUpdated      = "user.updated"
 	ActionUserRevoked      = "user.access_revoked"
 	ActionUserRestored     = "user.access_restored"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -16,6 +17,14 @@ type Config struct {
 	Clock         Clock         // nil: the system clock
 	ResendLimit   int           // invitations per user per hour; 0: 5
 	MaxAccessTime time.Duration // furthest access deadline ahead; 0: 90 days for Experts
+
+	Passwords     Passwords     // hashes and checks passwords; required for sign-in
+	InvitationTTL time.Duration // an invitation link lives this long from its sending; 0: 1 hour
+	ResetTTL      time.Duration // a password reset link likewise; 0: 1 hour
+	SetupTTL      time.Duration // the first-run setup link lives this long; 0: 1 hour
+	SessionIdle   time.Duration // a session ends after this long unused; 0: 60 minutes
+	SessionMax    time.Duration // and this long after sign-in in any case; 0: 24 hours
+	MailQueued    func()        // called after a commit that queued email (the mail worker's Kick)
 }
 
 // Service holds every business rule and authorization decision of Roster.
@@ -25,6 +34,11 @@ type Service struct {
 	store Store
 	cfg   Config
 	clock Clock
+	ips   *ipLimiter
+
+	dummyOnce sync.Once // dummy: a hash to verify against for unknown emails
+	dummy     string
+	dummyErr  error
 }
 
 // NewService returns a service over store.
@@ -41,7 +55,16 @@ func NewService(store Store, cfg Config) *Service {
 	for i, d := range cfg.StaffDomains {
 		cfg.StaffDomains[i], _ = CleanDomain(d)
 	}
-	return &Service{store: store, cfg: cfg, clock: cfg.Clock}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&cfg.InvitationTTL, time.Hour}, {&cfg.ResetTTL, time.Hour}, {&cfg.SetupTTL, time.Hour},
+		{&cfg.SessionIdle, time.Hour}, {&cfg.SessionMax, 24 * time.Hour}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	return &Service{store: store, cfg: cfg, clock: cfg.Clock, ips: newIPLimiter(ipBurst, ipEvery)}
 }
 
 // Store returns the service's store.
@@ -229,6 +252,7 @@ func (s *Service) InviteUser(ctx context.Context, actor *Actor, accountID string
 	if err != nil {
 		return nil, err
 	}
+	s.mailQueued()
 	return u, nil
 }
 
@@ -268,6 +292,9 @@ func (s *Service) ListUsers(ctx context.Context, actor *Actor, accountID string,
 type UserDetails struct {
 	*User
 	ActiveAPIKeys int64
+	// Invitation is the delivery of the newest invitation email of an
+	// invited user; nil for other statuses or when none was written.
+	Invitation *InvitationDelivery
 }
 
 // User returns a user's details. Users may read their own; reading others
@@ -287,6 +314,16 @@ func (s *Service) User(ctx context.Context, actor *Actor, accountID, userID stri
 // Details completes a user that a change returned with what the details page
 // shows beyond the row.
 func (s *Service) Details(ctx context.Context, u *User) (*UserDetails, error) {
+	if u.Status == StatusInvited {
+		// The delivery of the invitation email is part of the details.
+		d, err := s.store.UserDetails(ctx, u.AccountID, u.ID, s.clock.Now())
+		if err == nil && d.Version == u.Version {
+			return d, nil
+		}
+		if err != nil && ErrorCode(err) != CodeNotFound {
+			return nil, err
+		}
+	}
 	n, err := s.store.CountActiveAPIKeys(ctx, u.AccountID, u.ID, s.clock.Now())
 	if err != nil {
 		return nil, err
@@ -518,6 +555,14 @@ func (s *Service) RestoreUser(ctx context.Context, actor *Actor, accountID, user
 // ResendInvitation sends a fresh invitation link and kills every earlier one.
 // Errors: CodeConflict (not invited), CodeRateLimited, CodeForbidden, CodeNotFound.
 func (s *Service) ResendInvitation(ctx context.Context, actor *Actor, accountID, userID string) (*User, error) {
+	u, err := s.resendInvitation(ctx, actor, accountID, userID)
+	if err == nil {
+		s.mailQueued()
+	}
+	return u, err
+}
+
+func (s *Service) resendInvitation(ctx context.Context, actor *Actor, accountID, userID string) (*User, error) {
 	return s.change(ctx, actor, accountID, userID, func(tx Tx, u *User, now time.Time) error {
 		if u.Status != StatusInvited {
 			return Errorf(CodeConflict, "Invitations can only be resent while a user is in Invitation Sent; %s is %s.", u.FullName(), u.Status)
@@ -615,17 +660,53 @@ func (s *Service) CreateAccount(ctx context.Context, in CreateAccountInput, hash
 	}
 	u.Keys()
 	u.Status = StatusInvited
+	var ident *Identity
+	joined := false // ident already exists: the Admin is that person
 	if in.AdminPassword != "" {
+		existing, err := s.identityByEmail(ctx, u.Email)
+		if err != nil {
+			return nil, nil, err
+		}
+		if existing != nil {
+			ok := false
+			if s.cfg.Passwords != nil {
+				if ok, err = s.cfg.Passwords.Verify(ctx, in.AdminPassword, existing.PasswordHash); err != nil {
+					return nil, nil, err
+				}
+			}
+			if !ok {
+				return nil, nil, &Error{Code: CodeInvalid, Message: "This email can already sign in to Roster with another password.",
+					Fields: []FieldError{{Field: "admin_password", Message: "This email can already sign in to Roster with another password: give that password to make them the Admin, or none to invite them instead."}}}
+			}
+			ident, joined = existing, true
+			u.Status, u.IdentityID, u.JoinedAt = StatusActive, ident.ID, now
+		}
+	}
+	if in.AdminPassword != "" && ident == nil {
 		h, err := hashPassword(in.AdminPassword)
 		if err != nil {
 			return nil, nil, err
 		}
-		u.Status, u.PasswordHash, u.JoinedAt = StatusActive, h, now
+		ident = &Identity{ID: NewID(now), Email: u.Email, EmailKey: CanonicalEmail(u.Email), PasswordHash: h,
+			CreatedAt: now, UpdatedAt: now, PasswordChangedAt: now}
+		u.Status, u.IdentityID, u.JoinedAt = StatusActive, ident.ID, now
 	}
 	op := OperatorActor()
 	err := s.store.Update(ctx, func(tx Tx) error {
 		if err := tx.InsertAccount(ctx, acct); err != nil {
 			return err
+		}
+		if err := tx.MarkSetupDone(ctx, now); err != nil {
+			return err
+		}
+		if ident != nil && !joined {
+			if err := tx.InsertIdentity(ctx, ident); err != nil {
+				if ErrorCode(err) == CodeConflict {
+					return &Error{Code: CodeConflict, Message: "This email can already sign in to Roster; create the account without a password and the Admin accepts the invitation by signing in.",
+						Fields: []FieldError{{Field: "admin_password", Message: "This email already has a password; leave it out."}}}
+				}
+				return err
+			}
 		}
 		if err := tx.InsertUser(ctx, u); err != nil {
 			return err
@@ -640,6 +721,9 @@ func (s *Service) CreateAccount(ctx context.Context, in CreateAccountInput, hash
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	if u.Status == StatusInvited {
+		s.mailQueued()
 	}
 	return acct, u, nil
 }

@@ -88,7 +88,8 @@ func fakeHash(p string) (string, error) { return "test-hash:" + p, nil }
 func newEnv(t *testing.T, s roster.Store) *env {
 	t.Helper()
 	e := &env{ctx: t.Context(), raw: s, store: &countingStore{Store: s}, clock: &testClock{now: start}}
-	e.svc = roster.NewService(e.store, roster.Config{StaffDomains: []string{staffDomain}, Secret: make([]byte, 32), Clock: e.clock})
+	e.svc = roster.NewService(e.store, roster.Config{StaffDomains: []string{staffDomain}, Secret: make([]byte, 32), Clock: e.clock,
+		Passwords: cheapPasswords})
 	e.tenant = e.newTenant(t)
 	return e
 }
@@ -99,7 +100,7 @@ func (e *env) newTenant(t *testing.T) *tenant {
 	acct, u, err := e.svc.CreateAccount(e.ctx, roster.CreateAccountInput{
 		Name: fmt.Sprintf("Acme %d", n), AdminEmail: fmt.Sprintf("ada%d@acme.example", n),
 		AdminFirstName: "Ada", AdminLastName: "Lovelace", AdminPassword: "correct horse battery staple",
-	}, fakeHash)
+	}, func(pw string) (string, error) { return cheapPasswords.Hash(e.ctx, pw) })
 	if err != nil {
 		t.Fatalf("CreateAccount = %v", err)
 	}
@@ -1210,11 +1211,15 @@ func TestCreateAccountValidation(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CreateAccount = %v", err)
 			}
-			if admin.Status != roster.StatusActive || admin.PasswordHash != "test-hash:pw" || admin.JoinedAt.IsZero() {
-				t.Errorf("first Admin = %+v, want active with a password hash", admin)
+			if admin.Status != roster.StatusActive || admin.IdentityID == "" || admin.JoinedAt.IsZero() {
+				t.Errorf("first Admin = %+v, want active with an identity", admin)
 			}
-			if got := e.user(t, acct.ID, admin.ID); got.PasswordHash != admin.PasswordHash {
-				t.Errorf("stored password hash = %q", got.PasswordHash)
+			if got := e.user(t, acct.ID, admin.ID); got.IdentityID != admin.IdentityID {
+				t.Errorf("stored identity = %q, want %q", got.IdentityID, admin.IdentityID)
+			}
+			ident, err := e.raw.Identity(e.ctx, admin.IdentityID)
+			if err != nil || ident.PasswordHash != "test-hash:pw" || ident.EmailKey != roster.CanonicalEmail(in.AdminEmail) {
+				t.Errorf("Identity(%s) = %+v, %v; want the hash of the password", admin.IdentityID, ident, err)
 			}
 		})
 	})

@@ -54,6 +54,50 @@ type Store interface {
 	// database never claim the same message at once.
 	ClaimOutbox(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*OutboxMessage, error)
 
+	// RecentOutbox returns the newest outbox messages, newest first, for the
+	// local mail outbox page.
+	RecentOutbox(ctx context.Context, limit int) ([]*OutboxMessage, error)
+	// InvitationMail returns what an invitation email is rendered from;
+	// CodeNotFound when the invitation or its user is gone.
+	InvitationMail(ctx context.Context, accountID, invitationID string) (*InvitationMail, error)
+	// ResetMail returns what a password reset email is rendered from;
+	// CodeNotFound when gone.
+	ResetMail(ctx context.Context, resetID string) (*ResetMail, error)
+
+	// Identity returns an identity by id; CodeNotFound when missing.
+	Identity(ctx context.Context, id string) (*Identity, error)
+	// IdentityByEmail finds an identity by CanonicalEmail; CodeNotFound when missing.
+	IdentityByEmail(ctx context.Context, emailKey string) (*Identity, error)
+	// Memberships returns every user row of an identity with its account's
+	// name, ordered by account name.
+	Memberships(ctx context.Context, identityID string) ([]*Membership, error)
+	// UserByIdentity returns the identity's user in an account; CodeNotFound
+	// when it is not a member.
+	UserByIdentity(ctx context.Context, accountID, identityID string) (*User, error)
+	// CanSignIn reports whether the identity has a membership that may act
+	// at now: active, and before its access deadline if it has one.
+	CanSignIn(ctx context.Context, identityID string, now time.Time) (bool, error)
+	// InvitationByHash finds an invitation by the hash of its token;
+	// CodeNotFound when missing.
+	InvitationByHash(ctx context.Context, hash []byte) (*Invitation, error)
+	// PasswordResetByHash finds a reset link by the hash of its token;
+	// CodeNotFound when missing.
+	PasswordResetByHash(ctx context.Context, hash []byte) (*PasswordReset, error)
+	// SessionByHash finds a session by the hash of its token; CodeNotFound
+	// when missing.
+	SessionByHash(ctx context.Context, hash []byte) (*Session, error)
+	// Sessions returns an identity's sessions, newest first.
+	Sessions(ctx context.Context, identityID string) ([]*Session, error)
+	// LoginFailures returns how many sign-in failures are recorded under a
+	// throttle key and when the last one was; 0 and the zero time when none.
+	LoginFailures(ctx context.Context, key []byte) (int, time.Time, error)
+	// SetupDone reports whether the first account was created through a
+	// setup link or otherwise.
+	SetupDone(ctx context.Context) (bool, error)
+	// SetupTokenByHash returns a setup token's expiry and use time;
+	// CodeNotFound when missing.
+	SetupTokenByHash(ctx context.Context, hash []byte) (expires, used time.Time, err error)
+
 	// Update runs fn in a write transaction.
 	Update(ctx context.Context, fn func(Tx) error) error
 }
@@ -105,6 +149,53 @@ type Tx interface {
 	MarkInvitationSent(ctx context.Context, accountID, invitationID string, at time.Time) error
 	InsertAudit(ctx context.Context, e *AuditEvent) error
 	InsertAPIKey(ctx context.Context, k *APIKey) error
+
+	// InsertIdentity adds an identity; CodeConflict when its EmailKey exists.
+	InsertIdentity(ctx context.Context, id *Identity) error
+	// SetPassword replaces an identity's password hash.
+	SetPassword(ctx context.Context, identityID, hash string, at time.Time) error
+	// UseInvitation marks an invitation used at at; CodeConflict when it is
+	// already used or superseded (exactly one of many concurrent uses wins).
+	UseInvitation(ctx context.Context, invitationID string, at time.Time) error
+	// RecordLogin sets the last login time, IP and device of every active
+	// user of the identity, without changing their Version.
+	RecordLogin(ctx context.Context, identityID string, at time.Time, ip, device string) error
+	InsertSession(ctx context.Context, s *Session) error
+	// TouchSession sets a session's LastSeenAt.
+	TouchSession(ctx context.Context, sessionID string, at time.Time) error
+	// DeleteSession ends one session of an identity; CodeNotFound when the
+	// identity has no such session.
+	DeleteSession(ctx context.Context, identityID, sessionID string) error
+	// DeleteSessions ends every session of an identity but except ("" for none).
+	DeleteSessions(ctx context.Context, identityID, except string) error
+	InsertPasswordReset(ctx context.Context, r *PasswordReset) error
+	// SupersedePasswordResets kills every unused reset link of an identity.
+	SupersedePasswordResets(ctx context.Context, identityID string) error
+	// CountPasswordResetsSince counts an identity's reset links created at or after since.
+	CountPasswordResetsSince(ctx context.Context, identityID string, since time.Time) (int64, error)
+	// UsePasswordReset marks a reset link used; CodeConflict when already
+	// used or superseded.
+	UsePasswordReset(ctx context.Context, resetID string, at time.Time) error
+	// MarkPasswordResetSent sets a reset link's send time once.
+	MarkPasswordResetSent(ctx context.Context, resetID string, at time.Time) error
+	// RecordLoginFailure counts a sign-in failure under a throttle key and
+	// returns the count so far.
+	RecordLoginFailure(ctx context.Context, key []byte, at time.Time) (int, error)
+	// ClearLoginFailures forgets a throttle key's failures.
+	ClearLoginFailures(ctx context.Context, key []byte) error
+	// InsertSetupToken stores the hash of a first-run setup link.
+	InsertSetupToken(ctx context.Context, hash []byte, created, expires time.Time) error
+	// ClaimSetup marks the platform set up and the token used, at now:
+	// CodeConflict when setup is already done (by any token or the CLI),
+	// CodeNotFound when the token is unknown, used or expired. Of concurrent
+	// claims exactly one succeeds.
+	ClaimSetup(ctx context.Context, hash []byte, now time.Time) error
+	// MarkSetupDone records that the first account exists (the CLI created it).
+	MarkSetupDone(ctx context.Context, at time.Time) error
+	// Prune deletes sessions past their absolute or idle limit (idle: last
+	// seen before idleBefore), login failures last seen before
+	// failuresBefore, and expired setup tokens. It returns how many rows went.
+	Prune(ctx context.Context, now, idleBefore, failuresBefore time.Time) (int64, error)
 }
 
 // BulkLoader is implemented by stores that can load many users in one

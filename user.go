@@ -51,7 +51,7 @@ type User struct {
 	RevokedAt       time.Time
 	RevokeReason    RevokeReason
 	RevokeNote      string
-	PasswordHash    string // only the operator CLI sets it before sign-in exists
+	IdentityID      string // the identity that registered; "" while invited
 	Version         int64  // increases with every change; the ETag
 	UpdatedAt       time.Time
 

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"roster"
+	"roster/internal/password"
 	"roster/internal/postgres"
 	"roster/internal/sqlite"
 )
@@ -278,7 +279,7 @@ func (f *dbFlags) service(ctx context.Context, e *env, staff []string, existing 
 	if err != nil {
 		return nil, nil, err
 	}
-	svc := roster.NewService(st, roster.Config{StaffDomains: staff, Secret: secret})
+	svc := roster.NewService(st, roster.Config{StaffDomains: staff, Secret: secret, Passwords: password.Default()})
 	return svc, st, nil
 }
 

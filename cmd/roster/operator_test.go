@@ -67,8 +67,12 @@ func TestAccountCreate(t *testing.T) {
 			t.Errorf("Admin created with a password: status %s, roles %s, joined %v; want active Admin who joined", u.Status, u.Roles, u.JoinedAt)
 		}
 		// The line ending is stripped ("\r\n" too), nothing else.
-		if ok, err := password.Verify(ctx, "correct horse battery", u.PasswordHash); !ok || err != nil {
-			t.Errorf("Verify(password from stdin, stored hash %q) = %v, %v; want true", u.PasswordHash, ok, err)
+		ident, err := st.Identity(ctx, u.IdentityID)
+		if err != nil {
+			t.Fatalf("Identity of the Admin: %v", err)
+		}
+		if ok, err := password.Verify(ctx, "correct horse battery", ident.PasswordHash); !ok || err != nil {
+			t.Errorf("Verify(password from stdin, stored hash %q) = %v, %v; want true", ident.PasswordHash, ok, err)
 		}
 		if u.Email != "Ananya.Iyer@acme.example" {
 			t.Errorf("Admin email = %q, want the domain in lower case", u.Email)
@@ -79,8 +83,8 @@ func TestAccountCreate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.Status != roster.StatusInvited || u.PasswordHash != "" {
-			t.Errorf("Admin created without a password: status %s, hash %q; want invited without a hash", u.Status, u.PasswordHash)
+		if u.Status != roster.StatusInvited || u.IdentityID != "" {
+			t.Errorf("Admin created without a password: status %s, identity %q; want invited without an identity", u.Status, u.IdentityID)
 		}
 		events, err := st.AuditEvents(ctx, invited.AccountID, roster.AuditQuery{Limit: 10})
 		if err != nil {

@@ -7,16 +7,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"roster"
+	"roster/internal/outbox"
+	"roster/internal/password"
 	"roster/internal/web"
 )
 
 func serveCommand() *command {
 	return &command{
 		name:    "serve",
-		summary: "run the HTTP server (JSON API, health checks)",
+		summary: "run the HTTP server (sign-in pages, JSON API, mail worker)",
 		help: `
 Serve runs the Roster HTTP server. It opens the database, applies the
 migrations it lacks, and listens on --addr. It logs one line "listening"
@@ -27,6 +30,13 @@ SIGTERM, letting requests in flight finish for up to --shutdown-timeout.
 GET /healthz answers while the process is up; GET /readyz answers only
 while the database is reachable.
 
+On a database without an account it logs a one-time setup link (valid for an
+hour; restart for a new one) that creates the first account and its Admin.
+People sign in at /sign-in. Email (invitations, password resets) goes out
+over --smtp-url; without it, to the local outbox: every message is logged
+with its link, and the operator's page /dev/mail (its link is logged at
+start) lists them.
+
 Without --database-url the database is SQLite in <data-dir>/roster.db.
 Several instances may share one PostgreSQL database: give all of them the
 same --secret.
@@ -35,18 +45,30 @@ Every flag can also be set through the environment variable named after it,
 e.g. ROSTER_ADDR for --addr; the flag wins. A repeatable flag takes a
 comma-separated list from its variable.`,
 		register: func(fs *flagSet) runner {
-			addr := fs.EnvString("addr", defaultAddr, "host:port to listen on; port 0 picks a free port")
-			db := addDBFlags(fs, true)
-			staff := fs.EnvList("staff-domain", []string{defaultStaffDomain},
+			c := &serveConfig{}
+			c.addr = fs.EnvString("addr", defaultAddr, "host:port to listen on; port 0 picks a free port")
+			c.db = addDBFlags(fs, true)
+			c.staff = fs.EnvList("staff-domain", []string{defaultStaffDomain},
 				"email domain of the operator's staff, who alone may hold the Expert role")
-			logs := addLogFlags(fs, "info")
-			shutdown := fs.EnvDuration("shutdown-timeout", 15*time.Second,
+			c.web = addWebFlags(fs)
+			c.mail = addMailFlags(fs)
+			c.logs = addLogFlags(fs, "info")
+			c.shutdown = fs.EnvDuration("shutdown-timeout", 15*time.Second,
 				"how long a shutdown waits for requests in flight")
-			return func(ctx context.Context, e *env) error {
-				return serve(ctx, e, *addr, db, staff, logs, *shutdown)
-			}
+			return func(ctx context.Context, e *env) error { return serve(ctx, e, c) }
 		},
 	}
+}
+
+// serveConfig holds the flags of serve.
+type serveConfig struct {
+	addr     *string
+	db       *dbFlags
+	staff    *listFlag
+	web      *webFlags
+	mail     *mailFlags
+	logs     *logFlags
+	shutdown *time.Duration
 }
 
 // HTTP server limits: generous for the API's small requests, tight enough
@@ -59,40 +81,71 @@ const (
 	maxHeaderBytes    = 64 << 10
 )
 
-func serve(ctx context.Context, e *env, addr string, db *dbFlags, staffFlag *listFlag, logs *logFlags, shutdownTimeout time.Duration) error {
+func serve(ctx context.Context, e *env, c *serveConfig) error {
 	start := time.Now()
-	logger, err := logs.logger(e.stderr)
+	logger, err := c.logs.logger(e.stderr)
 	if err != nil {
 		return err
 	}
-	if err := db.check(); err != nil {
+	if err := c.db.check(); err != nil {
 		return err
 	}
-	staff, err := staffDomains(staffFlag)
+	if err := c.web.check(); err != nil {
+		return err
+	}
+	staff, err := staffDomains(c.staff)
 	if err != nil {
 		return err
 	}
-	if shutdownTimeout <= 0 {
+	if *c.shutdown <= 0 {
 		return usageErrorf("--shutdown-timeout: give a positive duration such as 15s")
 	}
-	secret, err := db.loadSecret(logger)
+	smtp, from, err := c.mail.sender()
+	if err != nil {
+		return err
+	}
+	if _, _, err := c.web.parsed("127.0.0.1:0"); err != nil {
+		return err
+	}
+	secret, err := c.db.loadSecret(logger)
 	if err != nil {
 		return err
 	}
 
-	st, err := db.open(ctx)
+	st, err := c.db.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc := roster.NewService(st, roster.Config{StaffDomains: staff, Secret: secret})
 
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", *c.addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
+		return fmt.Errorf("listen on %s: %w", *c.addr, err)
 	}
+	bound := ln.Addr().String()
+	public, proxies, err := c.web.parsed(bound)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	mailer := outbox.Config{Store: st, From: from, PublicURL: public, Secret: secret,
+		InvitationTTL: *c.web.invitationTTL, ResetTTL: *c.web.resetTTL, Logger: logger}
+	var mailbox web.Mailbox
+	if smtp != nil {
+		mailer.Sender = smtp
+	}
+	worker := outbox.New(mailer)
+	if smtp == nil {
+		mailbox = worker
+	}
+	svc := roster.NewService(st, roster.Config{StaffDomains: staff, Secret: secret, Passwords: password.Default(),
+		InvitationTTL: *c.web.invitationTTL, ResetTTL: *c.web.resetTTL,
+		SessionIdle: *c.web.sessionIdle, SessionMax: *c.web.sessionMax, MailQueued: worker.Kick})
+	opToken := operatorToken(secret)
 	srv := &http.Server{
-		Handler:           web.NewServer(logger, svc),
+		Handler: web.NewServer(logger, svc, web.Options{PublicURL: public, TrustedProxies: proxies, Secret: secret,
+			Mailbox: mailbox, OperatorToken: opToken}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -103,15 +156,38 @@ func serve(ctx context.Context, e *env, addr string, db *dbFlags, staffFlag *lis
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	bound := ln.Addr().String()
-	logger.Info("listening", "addr", bound, "url", "http://"+bound, "store", db.storeName(),
-		"staff_domains", staff, "startup", time.Since(start).Round(time.Microsecond))
+	// The mail worker and the pruning of dead sessions stop with bg.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := worker.Run(bg); err != nil {
+			logger.Error("mail worker stopped", "err", err)
+		}
+	})
+	wg.Go(func() { prune(bg, svc, logger) })
+	defer func() {
+		stopBG()
+		wg.Wait()
+	}()
 
-	// Only a hint: a failed look-up shows again in /readyz.
-	if has, err := st.HasAccounts(ctx); err == nil && !has {
-		// Until the setup link of the sign-in flow exists, say how to begin.
-		logger.Warn("no account exists yet; create the first one and its Admin with: " +
-			"roster account create --name NAME --admin-email EMAIL --admin-first-name FIRST --admin-last-name LAST --admin-password-stdin")
+	mail := "smtp"
+	if smtp == nil {
+		mail = "local outbox"
+	}
+	logger.Info("listening", "addr", bound, "url", public.String(), "store", c.db.storeName(),
+		"staff_domains", staff, "mail", mail, "startup", time.Since(start).Round(time.Microsecond))
+	if smtp == nil {
+		logger.Info("no --smtp-url: email goes to the local outbox; each message is logged with its link, "+
+			"and the operator's page lists them", "outbox_url", public.String()+"/dev/mail?token="+opToken)
+	}
+
+	// On an empty database, print the one-time link that creates the
+	// first account and its Admin.
+	if token, err := svc.SetupLink(ctx); err != nil {
+		logger.Error("could not make a setup link", "err", err)
+	} else if token != "" {
+		logger.Warn("no account exists yet: open this one-time link within an hour to create the first account and its Admin "+
+			"(restart roster serve for a new one)", "setup_url", public.String()+"/setup?token="+token)
 	}
 
 	select {
@@ -119,16 +195,36 @@ func serve(ctx context.Context, e *env, addr string, db *dbFlags, staffFlag *lis
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "cause", context.Cause(ctx), "timeout", shutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	logger.Info("shutting down", "cause", context.Cause(ctx), "timeout", *c.shutdown)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *c.shutdown)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
-		return fmt.Errorf("shutdown: requests still running after %s: %w", shutdownTimeout, err)
+		return fmt.Errorf("shutdown: requests still running after %s: %w", *c.shutdown, err)
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// pruneEvery is how often serve deletes dead sessions and stale throttles.
+const pruneEvery = 10 * time.Minute
+
+func prune(ctx context.Context, svc *roster.Service, logger *slog.Logger) {
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := svc.Prune(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("prune sessions", "err", err)
+		} else if n > 0 {
+			logger.Debug("pruned sessions and throttles", "rows", n)
+		}
+	}
 }

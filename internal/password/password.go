@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -68,21 +69,42 @@ var ErrTooLong = errors.New("password: longer than the maximum length")
 // most a bounded number of hashes at once. Its methods are safe for
 // concurrent use.
 type Hasher struct {
-	params Params
-	sem    chan struct{}
+	params  Params
+	sem     chan struct{}
+	queue   int64        // most callers that may wait for a slot
+	waiting atomic.Int64 // callers waiting or hashing
 }
 
+// ErrBusy is returned, at once, when more callers are already waiting for a
+// hashing slot than the queue holds: under a flood the excess is refused
+// fast instead of piling up.
+var ErrBusy = errors.New("password: too many hashes waiting")
+
 // NewHasher returns a Hasher that runs at most concurrency hashes at once
-// (GOMAXPROCS when concurrency < 1). Peak memory is about concurrency ×
-// p.Memory KiB.
-func NewHasher(p Params, concurrency int) *Hasher {
+// (GOMAXPROCS when concurrency < 1) and lets at most queue more wait for a
+// slot (64 × concurrency when queue < 1: with the default parameters, about
+// a second and a half of work). Peak memory is about concurrency × p.Memory
+// KiB; a waiting caller holds none of it.
+func NewHasher(p Params, concurrency, queue int) *Hasher {
 	if concurrency < 1 {
 		concurrency = runtime.GOMAXPROCS(0)
 	}
-	return &Hasher{params: p, sem: make(chan struct{}, concurrency)}
+	if queue < 1 {
+		queue = 64 * concurrency
+	}
+	return &Hasher{params: p, sem: make(chan struct{}, concurrency), queue: int64(concurrency + queue)}
 }
 
-var defaultHasher = NewHasher(DefaultParams, 0)
+// Check applies the password policy; see Check.
+func (h *Hasher) Check(pw string, personal ...string) error { return Check(pw, personal...) }
+
+// Busy reports whether err is ErrBusy.
+func (h *Hasher) Busy(err error) bool { return errors.Is(err, ErrBusy) }
+
+var defaultHasher = NewHasher(DefaultParams, 0, 0)
+
+// Default returns the Hasher with DefaultParams that Hash and Verify use.
+func Default() *Hasher { return defaultHasher }
 
 // Hash hashes pw with DefaultParams; see (*Hasher).Hash.
 func Hash(ctx context.Context, pw string) (string, error) { return defaultHasher.Hash(ctx, pw) }
@@ -104,17 +126,26 @@ func NeedsRehash(encoded string) bool {
 		len(h.salt) != p.SaltLen || uint32(len(h.key)) != p.KeyLen
 }
 
-// acquire waits for a hashing slot or for ctx to end.
+// acquire waits for a hashing slot or for ctx to end, and refuses at once
+// with ErrBusy when the queue is full.
 func (h *Hasher) acquire(ctx context.Context) error {
+	if h.waiting.Add(1) > h.queue {
+		h.waiting.Add(-1)
+		return ErrBusy
+	}
 	select {
 	case h.sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
+		h.waiting.Add(-1)
 		return fmt.Errorf("password: waiting to hash: %w", context.Cause(ctx))
 	}
 }
 
-func (h *Hasher) release() { <-h.sem }
+func (h *Hasher) release() {
+	<-h.sem
+	h.waiting.Add(-1)
+}
 
 // Hash returns the PHC string of pw, in NFC form (Normalize), under a fresh
 // random salt. It waits for

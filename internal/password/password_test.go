@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -36,7 +37,7 @@ func TestHashFormat(t *testing.T) {
 }
 
 func TestHashUsesFreshSalt(t *testing.T) {
-	h := NewHasher(cheap, 1)
+	h := NewHasher(cheap, 1, 0)
 	a, b := mustHash(t, h, "same password"), mustHash(t, h, "same password")
 	if a == b {
 		t.Errorf("two hashes of the same password are equal (%q); the salt must be random", a)
@@ -44,7 +45,7 @@ func TestHashUsesFreshSalt(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	h := NewHasher(cheap, 1)
+	h := NewHasher(cheap, 1, 0)
 	enc := mustHash(t, h, "s3cret pässword")
 	tests := []struct {
 		pw   string
@@ -115,7 +116,7 @@ func TestVerifyMalformed(t *testing.T) {
 }
 
 func TestHashTooLong(t *testing.T) {
-	h := NewHasher(cheap, 1)
+	h := NewHasher(cheap, 1, 0)
 	if _, err := h.Hash(context.Background(), strings.Repeat("a", MaxLen+1)); !errors.Is(err, ErrTooLong) {
 		t.Errorf("Hash(%d bytes) error = %v, want ErrTooLong", MaxLen+1, err)
 	}
@@ -124,7 +125,7 @@ func TestHashTooLong(t *testing.T) {
 // TestConcurrencyBound holds the only slot of a Hasher and checks that a
 // second hash waits for it and gives up when its context ends.
 func TestConcurrencyBound(t *testing.T) {
-	h := NewHasher(cheap, 1)
+	h := NewHasher(cheap, 1, 0)
 	if err := h.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -155,11 +156,11 @@ func TestConcurrencyBound(t *testing.T) {
 
 func mustHashUnbounded(t *testing.T) string {
 	t.Helper()
-	return mustHash(t, NewHasher(cheap, 1), "password")
+	return mustHash(t, NewHasher(cheap, 1, 0), "password")
 }
 
 func TestConcurrentUse(t *testing.T) {
-	h := NewHasher(cheap, 2)
+	h := NewHasher(cheap, 2, 0)
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(1)
@@ -201,5 +202,34 @@ func TestHashNormalizes(t *testing.T) {
 	}
 	if ok, err := Verify(context.Background(), "cafe au lait, s'il vous plait", h); err != nil || ok {
 		t.Errorf("Verify(the password without accents) = %v, %v; want false", ok, err)
+	}
+}
+
+// TestQueueRefusesExcess checks that callers beyond the slots and the queue
+// are refused at once with ErrBusy, and that the queued caller still runs.
+func TestQueueRefusesExcess(t *testing.T) {
+	h := NewHasher(cheap, 1, 1)
+	ctx := context.Background()
+	if err := h.acquire(ctx); err != nil { // holds the only slot
+		t.Fatal(err)
+	}
+	queued := make(chan error, 1)
+	go func() { queued <- h.acquire(ctx) }()
+	for h.waiting.Load() != 2 { // the goroutine is in the queue
+		runtime.Gosched()
+	}
+	if _, err := h.Hash(ctx, "correct horse battery"); !errors.Is(err, ErrBusy) || !h.Busy(err) {
+		t.Fatalf("Hash with the slot taken and the queue full = %v; want ErrBusy", err)
+	}
+	if _, err := h.Verify(ctx, "pw", mustHashUnbounded(t)); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Verify with the slot taken and the queue full = %v; want ErrBusy", err)
+	}
+	h.release()
+	if err := <-queued; err != nil {
+		t.Fatalf("queued acquire = %v", err)
+	}
+	h.release()
+	if _, err := h.Hash(ctx, "correct horse battery"); err != nil {
+		t.Fatalf("Hash after the queue drained = %v", err)
 	}
 }

@@ -90,14 +90,24 @@ func Open(ctx context.Context, url string) (*DB, error) {
 // Migrate applies the embedded migrations the database lacks. Instances
 // starting at once are safe: each migration runs under an advisory lock.
 func (db *DB) Migrate(ctx context.Context) error {
-	ms, err := sqlstore.Migrations(migrations, "migrations")
+	ms, err := Migrations()
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return err
 	}
 	if err := sqlstore.Migrate(ctx, db.WriteDB(), Dialect, ms); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	return nil
+}
+
+// Migrations returns the embedded migrations, in order. Tests apply a
+// prefix of them to check how a later one upgrades existing data.
+func Migrations() ([]sqlstore.Migration, error) {
+	ms, err := sqlstore.Migrations(migrations, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return ms, nil
 }
 
 // Analyze refreshes the planner's statistics and vacuums, which after a

@@ -29,6 +29,31 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("last-Admin count plan = %v, %q; want the partial index users_active_admins", err, plan)
 		}
 	})
+	t.Run("sign-in", func(t *testing.T) {
+		id, now := roster.NewID(time.Now()), roster.Micros(time.Now())
+		for _, c := range []struct {
+			name, query string
+			args        []any
+			want        string
+		}{
+			{"session by hash", sqlstore.SessionByHashSQL, []any{[]byte("h")}, "SEARCH sessions USING INDEX"},
+			{"identity by email", sqlstore.IdentityByEmailSQL, []any{"a@example.com"}, "SEARCH identities USING INDEX"},
+			{"user by identity", sqlstore.UserByIdentitySQL, []any{id, acct}, "SEARCH users USING INDEX users_identity (identity_id=? AND account_id=?)"},
+			{"can sign in", sqlstore.CanSignInSQL, []any{id, now}, "SEARCH users USING INDEX users_identity (identity_id=?)"},
+			{"memberships", sqlstore.MembershipsSQL, []any{id}, "SEARCH u USING INDEX users_identity (identity_id=?)"},
+			{"invitation delivery", sqlstore.InvitationDeliverySQL, []any{acct, id, acct, roster.MailInvitation},
+				"SEARCH o USING INDEX outbox_ref (account_id=? AND ref=?)"},
+		} {
+			plan, err := db.Explain(ctx, c.query, c.args...)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			scans := strings.Contains(strings.ReplaceAll(plan, "SCAN m\n", ""), "SCAN ") // m: CanSignIn's subquery
+			if !strings.Contains(plan, c.want) || scans {
+				t.Errorf("%s: plan lacks %q or scans a table:\n%s", c.name, c.want, plan)
+			}
+		}
+	})
 	for _, analyzed := range []bool{false, true} {
 		if analyzed {
 			if err := db.Analyze(ctx); err != nil {

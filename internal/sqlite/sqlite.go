@@ -134,14 +134,24 @@ func (db *DB) Path() string { return db.path }
 
 // Migrate applies the embedded migrations the database lacks.
 func (db *DB) Migrate(ctx context.Context) error {
-	ms, err := sqlstore.Migrations(migrations, "migrations")
+	ms, err := Migrations()
 	if err != nil {
-		return fmt.Errorf("sqlite: %w", err)
+		return err
 	}
 	if err := sqlstore.Migrate(ctx, db.WriteDB(), Dialect, ms); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	return nil
+}
+
+// Migrations returns the embedded migrations, in order. Tests apply a
+// prefix of them to check how a later one upgrades existing data.
+func Migrations() ([]sqlstore.Migration, error) {
+	ms, err := sqlstore.Migrations(migrations, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return ms, nil
 }
 
 // Analyze refreshes the planner's statistics (ANALYZE). The plans Roster

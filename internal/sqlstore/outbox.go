@@ -28,14 +28,11 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, now, leaseUntil t
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var m roster.OutboxMessage
-			var created, next, sent int64
-			if err := rows.Scan(&m.ID, &m.AccountID, &m.Kind, &m.Ref, &m.To, &created, &m.State, &m.Attempts, &next,
-				&sent, &m.LastError); err != nil {
+			m, err := scanOutbox(rows)
+			if err != nil {
 				return fmt.Errorf("claim outbox: %w", err)
 			}
-			m.CreatedAt, m.NextAttemptAt, m.SentAt = roster.FromMicros(created), roster.FromMicros(next), roster.FromMicros(sent)
-			out = append(out, &m)
+			out = append(out, m)
 		}
 		return rows.Err()
 	})
@@ -79,4 +76,39 @@ func (t *tx) MarkInvitationSent(ctx context.Context, accountID, invitationID str
 		return fmt.Errorf("mark invitation sent: %w", err)
 	}
 	return nil
+}
+
+// RecentOutbox returns the newest outbox messages, newest first.
+func (s *Store) RecentOutbox(ctx context.Context, limit int) ([]*roster.OutboxMessage, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, account_id, kind, ref, to_addr, created_at, state, attempts,
+		next_attempt_at, sent_at, last_error FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("recent outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []*roster.OutboxMessage
+	for rows.Next() {
+		m, err := scanOutbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("recent outbox: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("recent outbox: %w", err)
+	}
+	return out, nil
+}
+
+// scanOutbox reads id, account_id, kind, ref, to_addr, created_at, state,
+// attempts, next_attempt_at, sent_at and last_error.
+func scanOutbox(row scanner) (*roster.OutboxMessage, error) {
+	var m roster.OutboxMessage
+	var created, next, sent int64
+	if err := row.Scan(&m.ID, &m.AccountID, &m.Kind, &m.Ref, &m.To, &created, &m.State, &m.Attempts, &next,
+		&sent, &m.LastError); err != nil {
+		return nil, err
+	}
+	m.CreatedAt, m.NextAttemptAt, m.SentAt = roster.FromMicros(created), roster.FromMicros(next), roster.FromMicros(sent)
+	return &m, nil
 }

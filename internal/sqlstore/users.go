@@ -21,7 +21,7 @@ const listCols = `id, account_id, first_name, last_name, email, email_key, name_
 // userCols lists every users column, in the order scanUser reads and
 // userValues writes them: a list row's columns first.
 const userCols = listCols + `, search_key, invited_by, invited_by_name, last_login_ip, last_login_device,
-	revoked_at, revoke_reason, revoke_note, password_hash, version, updated_at`
+	revoked_at, revoke_reason, revoke_note, identity_id, version, updated_at`
 
 // userColCount is the number of columns in userCols.
 const userColCount = 24
@@ -96,7 +96,7 @@ func scanUser(row scanner, extra ...any) (*roster.User, error) {
 	var revokedAt, updatedAt int64
 	var reason string
 	dest := append(r.dest(&u), &u.SearchKey, &u.InvitedBy, &u.InvitedByName, &u.LastLoginIP, &u.LastLoginDevice,
-		&revokedAt, &reason, &u.RevokeNote, &u.PasswordHash, &u.Version, &updatedAt)
+		&revokedAt, &reason, &u.RevokeNote, &u.IdentityID, &u.Version, &updatedAt)
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func userValues(u *roster.User) []any {
 		int64(u.Roles), string(u.Status), roster.Micros(u.AccessUntil), roster.Micros(u.InvitedAt),
 		roster.Micros(u.JoinedAt), roster.Micros(u.LastLoginAt),
 		u.SearchKey, u.InvitedBy, u.InvitedByName, u.LastLoginIP, u.LastLoginDevice, roster.Micros(u.RevokedAt),
-		string(u.RevokeReason), u.RevokeNote, u.PasswordHash, u.Version, roster.Micros(u.UpdatedAt)}
+		string(u.RevokeReason), u.RevokeNote, u.IdentityID, u.Version, roster.Micros(u.UpdatedAt)}
 }
 
 func getUser(ctx context.Context, q querier, forUpdate, accountID, userID string) (*roster.User, error) {
@@ -153,7 +153,39 @@ func (s *Store) UserDetails(ctx context.Context, accountID, userID string, now t
 	if err != nil {
 		return nil, fmt.Errorf("get user details: %w", err)
 	}
-	return &roster.UserDetails{User: u, ActiveAPIKeys: keys}, nil
+	d := &roster.UserDetails{User: u, ActiveAPIKeys: keys}
+	if u.Status == roster.StatusInvited {
+		if d.Invitation, err = invitationDelivery(ctx, s.read, accountID, userID); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// InvitationDeliverySQL reads the outbox row of a user's newest invitation:
+// the invitation through invitations_user, its email through outbox_ref.
+// outbox.account_id is text, so the account is bound twice ($1 for
+// invitations, $3 for the outbox). Exported for the query-plan tests.
+const InvitationDeliverySQL = `SELECT o.state, o.sent_at, o.attempts, o.last_error FROM outbox o
+	WHERE o.account_id = $3 AND o.kind = $4 AND o.ref = (SELECT CAST(i.id AS TEXT) FROM invitations i
+		WHERE i.user_id = $2 AND i.account_id = $1 ORDER BY i.created_at DESC, i.id DESC LIMIT 1)
+	ORDER BY o.created_at DESC, o.id DESC LIMIT 1`
+
+// invitationDelivery returns the delivery of a user's newest invitation
+// email; nil when there is none.
+func invitationDelivery(ctx context.Context, q querier, accountID, userID string) (*roster.InvitationDelivery, error) {
+	var d roster.InvitationDelivery
+	var sent int64
+	err := q.QueryRowContext(ctx, InvitationDeliverySQL, accountID, userID, accountID, roster.MailInvitation).
+		Scan(&d.State, &sent, &d.Attempts, &d.LastError)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get invitation delivery: %w", err)
+	}
+	d.SentAt = roster.FromMicros(sent)
+	return &d, nil
 }
 
 // UserByEmail finds a user of an account by folded email; CodeNotFound when missing.
@@ -260,8 +292,10 @@ func (t *tx) DeleteUser(ctx context.Context, accountID, userID string) (int64, e
 		return 0, fmt.Errorf("delete user keys: %w", err)
 	}
 	// An unsent invitation email of a deleted user would carry a dead link.
-	if _, err := t.q.ExecContext(ctx, `DELETE FROM outbox WHERE account_id = $2 AND state = 'pending' AND ref IN
-		(SELECT CAST(id AS TEXT) FROM invitations WHERE user_id = $1 AND account_id = $2)`, userID, accountID); err != nil {
+	// outbox.account_id is text (mail to an identity has none), so the
+	// account is bound once per column type.
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM outbox WHERE account_id = $3 AND state = 'pending' AND ref IN
+		(SELECT CAST(id AS TEXT) FROM invitations WHERE user_id = $1 AND account_id = $2)`, userID, accountID, accountID); err != nil {
 		return 0, fmt.Errorf("delete user mail: %w", err)
 	}
 	if _, err := t.q.ExecContext(ctx, `DELETE FROM invitations WHERE user_id = $1 AND account_id = $2`, userID, accountID); err != nil {

@@ -131,7 +131,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 				u.LastLoginAt = t0.Add(3*time.Hour + time.Microsecond)
 				u.LastLoginIP, u.LastLoginDevice = "2001:db8::1", "Firefox 140 on Linux"
 				u.RevokedAt, u.RevokeReason, u.RevokeNote = t0.Add(4*time.Hour), roster.ReasonOther, "Left the team.\nSee ticket 42."
-				u.PasswordHash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"
+				u.IdentityID = roster.NewID(t0)
 				u.Version = 7
 			})
 			f.insertUser(u)
@@ -169,7 +169,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 			u.LastLoginAt = t0.Add(6 * time.Hour)
 			u.LastLoginIP, u.LastLoginDevice = "192.0.2.7", "Safari on iPhone"
 			u.RevokedAt, u.RevokeReason, u.RevokeNote = time.Time{}, "", ""
-			u.PasswordHash = ""
+			u.IdentityID = roster.NewID(t0.Add(time.Hour))
 			u.Version++
 			u.UpdatedAt = t0.Add(7 * time.Hour)
 			u.Keys()
@@ -1269,6 +1269,8 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 			}
 		})
 	})
+
+	runIdentities(t, setup)
 }
 
 // t0 is the base time of the suite's data, with microsecond precision as

@@ -38,7 +38,7 @@ func newTestEnv(t *testing.T, store roster.Store) *testEnv {
 	t.Helper()
 	svc := roster.NewService(store, roster.Config{StaffDomains: []string{"tatacommunications.com"}, Secret: make([]byte, 32)})
 	logs := &syncBuffer{}
-	srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), svc))
+	srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), svc, Options{Secret: make([]byte, 32)}))
 	t.Cleanup(srv.Close)
 	e := &testEnv{store: store, svc: svc, srv: srv, logs: logs}
 

@@ -50,7 +50,7 @@ func benchRead(b *testing.B, path func(acct, admin string) string) {
 			if err := svc.Store().(roster.BulkLoader).BulkInsertUsers(ctx, testdb.Users(acct.ID, 300, 1)); err != nil {
 				b.Fatal(err)
 			}
-			srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), svc))
+			srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), svc, Options{Secret: make([]byte, 32)}))
 			defer srv.Close()
 			url := srv.URL + path(acct.ID, admin.ID)
 			client := srv.Client()

@@ -8,12 +8,18 @@ import (
 )
 
 // NewServer returns Roster's HTTP handler: every route below, behind a
-// request log, panic recovery and cross-origin (CSRF) protection.
-func NewServer(logger *slog.Logger, svc *roster.Service) http.Handler {
-	s := &server{logger: logger, svc: svc, mux: http.NewServeMux()}
+// request log, panic recovery and cross-origin (CSRF) protection. It panics
+// when an embedded template does not parse, which no build can ship.
+func NewServer(logger *slog.Logger, svc *roster.Service, opts Options) http.Handler {
+	s := &server{logger: logger, svc: svc, opts: opts, mux: http.NewServeMux(), pages: mustParsePages(),
+		secure: opts.PublicURL != nil && opts.PublicURL.Scheme == "https"}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.endpoint(rt))
 	}
+	for _, p := range s.pageRoutes() {
+		s.mux.Handle(p.pattern, s.page(p.serve))
+	}
+	s.mux.HandleFunc("GET /static/roster.css", s.stylesheet)
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
 	return s.logRequests(s.recoverPanics(cop.Handler(http.HandlerFunc(s.dispatch))))
@@ -28,7 +34,7 @@ type route struct {
 	serve   handler
 }
 
-// routes lists every route of the server; openapi.json documents each one.
+// routes lists every route of the JSON API; openapi.json documents each one.
 func (s *server) routes() []route {
 	const public, authed = false, true
 	list := []string{"q", "filter", "sort", "limit", "cursor"}
@@ -49,4 +55,36 @@ func (s *server) routes() []route {
 		{"GET /api/v1/accounts/{account_id}/users/{user_id}/permissions", authed, nil, s.userPermissions},
 		{"GET /api/v1/accounts/{account_id}/audit-events", authed, page, s.auditEvents},
 	}
+}
+
+// pageRoute is one server-rendered page (HTML, forms, no JavaScript).
+type pageRoute struct {
+	pattern string
+	serve   pageHandler
+}
+
+// pageRoutes lists every page. Every POST carries the CSRF field; links
+// with a secret token (?token=) are answered with Referrer-Policy
+// no-referrer. The stylesheet is GET /static/roster.css.
+func (s *server) pageRoutes() []pageRoute {
+	routes := []pageRoute{
+		{"GET /{$}", s.home},
+		{"GET /setup", s.setupPage},
+		{"POST /setup", s.setupSubmit},
+		{"GET /join", s.joinPage},
+		{"POST /join", s.joinSubmit},
+		{"GET /sign-in", s.signInPage},
+		{"POST /sign-in", s.signInSubmit},
+		{"POST /sign-out", s.signOut},
+		{"GET /forgot-password", s.forgotPage},
+		{"POST /forgot-password", s.forgotSubmit},
+		{"GET /reset-password", s.resetPage},
+		{"POST /reset-password", s.resetSubmit},
+		{"GET /sessions", s.sessionsPage},
+		{"POST /sessions/end", s.endSession},
+	}
+	if s.opts.Mailbox != nil {
+		routes = append(routes, pageRoute{"GET /dev/mail", s.mailPage})
+	}
+	return routes
 }

@@ -1,6 +1,6 @@
-// Package web is the only package of Roster that speaks HTTP: the JSON API
-// under /api/v1, its OpenAPI document, and the health checks. routes.go
-// lists every route.
+// Package web is the only package of Roster that speaks HTTP: the
+// server-rendered sign-in pages, the JSON API under /api/v1, its OpenAPI
+// document, and the health checks. routes.go lists every route.
 package web
 
 import (
@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"slices"
@@ -20,11 +21,29 @@ import (
 	"roster"
 )
 
+// Options configure the server beyond the service.
+type Options struct {
+	// PublicURL is where browsers reach the server; cookies are Secure when
+	// its scheme is https. nil: http://localhost.
+	PublicURL *url.URL
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// Secret keys the CSRF tokens; the service's secret does well.
+	Secret []byte
+	// Mailbox lists the local outbox on /dev/mail; nil: no such page.
+	Mailbox Mailbox
+	// OperatorToken opens /dev/mail (?token=...); "" keeps it closed.
+	OperatorToken string
+}
+
 // server holds the dependencies of every handler.
 type server struct {
 	logger *slog.Logger
 	svc    *roster.Service
+	opts   Options
 	mux    *http.ServeMux
+	pages  *pageSet
+	secure bool // cookies carry Secure
 }
 
 // handler is the one shape of every endpoint: parse and validate the input,
@@ -37,7 +56,14 @@ type handler func(w http.ResponseWriter, r *http.Request, caller *roster.Actor) 
 func (s *server) endpoint(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var caller *roster.Actor
-		if rt.auth {
+		if rt.auth && r.Header.Get("Authorization") == "" && hasCookie(r, sessionCookie) {
+			a, err := s.cookieActor(r)
+			if err != nil {
+				s.problem(w, r, err)
+				return
+			}
+			caller = a
+		} else if rt.auth {
 			a, err := s.authenticate(r)
 			if err != nil {
 				s.problem(w, r, err)
@@ -66,17 +92,88 @@ func (s *server) authenticate(r *http.Request) (*roster.Actor, error) {
 	if !strings.EqualFold(scheme, "Bearer") {
 		return nil, roster.Errorf(roster.CodeUnauthorized, "Only bearer API keys are accepted: send Authorization: Bearer <key>.")
 	}
-	return s.svc.AuthenticateAPIKey(r.Context(), strings.TrimSpace(key), clientIP(r))
+	return s.svc.AuthenticateAPIKey(r.Context(), strings.TrimSpace(key), s.clientIP(r))
 }
 
-// clientIP is the address the request came from. Proxies are not trusted
-// (yet), so X-Forwarded-For is ignored.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// cookieActor returns the caller of an API request that carries the session
+// cookie of a signed-in browser instead of an API key: on a route of one
+// account, the identity's user there; elsewhere (the role catalogue) the
+// identity without an account, which no account-scoped check lets through.
+func (s *server) cookieActor(r *http.Request) (*roster.Actor, error) {
+	c, _ := r.Cookie(sessionCookie)
+	client := s.client(r)
+	_, ident, err := s.svc.Authenticate(r.Context(), c.Value, client)
 	if err != nil {
+		if roster.ErrorCode(err) == roster.CodeUnauthorized {
+			return nil, roster.Errorf(roster.CodeUnauthorized, "Your session has ended; sign in again, or send an API key as Authorization: Bearer <key>.")
+		}
+		return nil, err
+	}
+	if id := r.PathValue("account_id"); id != "" {
+		return s.svc.ActorFor(r.Context(), ident, id, client)
+	}
+	return &roster.Actor{Name: ident.Email, Email: ident.Email, IP: client.IP}, nil
+}
+
+// client is who sends r, as the service sees it.
+func (s *server) client(r *http.Request) roster.Client {
+	return roster.Client{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+}
+
+// clientIP is the address the request came from: the peer, unless the peer
+// is a trusted proxy. Then X-Forwarded-For is read from the right, each
+// trusted proxy having appended the address it got the request from, and
+// the first address that is not a trusted proxy is the client. Addresses
+// further left were written by the client itself and prove nothing.
+func (s *server) clientIP(r *http.Request) string {
+	peer, ok := parseAddr(r.RemoteAddr)
+	if !ok {
 		return r.RemoteAddr
 	}
-	return host
+	if !s.trusted(peer) {
+		return peer.String()
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, ok := parseAddr(strings.TrimSpace(hops[i]))
+		if !ok {
+			// A hop no proxy would write: stop at the last one believed.
+			break
+		}
+		client = a
+		if !s.trusted(a) {
+			break
+		}
+	}
+	return client.String()
+}
+
+// trusted reports whether a is inside one of the trusted proxy ranges.
+func (s *server) trusted(a netip.Addr) bool {
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseAddr reads an IP address with or without a port ("1.2.3.4",
+// "1.2.3.4:5", "[::1]:5", "::1"), IPv4-mapped IPv6 as IPv4.
+func parseAddr(s string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().WithZone(""), true
+	}
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		if a, err := netip.ParseAddr(host); err == nil {
+			return a.Unmap().WithZone(""), true
+		}
+	}
+	return netip.Addr{}, false
 }
 
 // repeatable names the query parameters that may be given more than once.
@@ -120,7 +217,8 @@ func short(s string) string {
 }
 
 // dispatch routes r through the mux, answering unmatched requests with a
-// problem instead of ServeMux's plain-text 404 and 405.
+// problem (API paths) or an error page (anything else) instead of
+// ServeMux's plain-text 404 and 405.
 func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
@@ -133,10 +231,30 @@ func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(rec, r)
 	if rec.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", rec.header.Get("Allow"))
-		s.problem(w, r, roster.Errorf(codeMethodNotAllowed, "The method %s is not allowed here; use %s.", short(r.Method), rec.header.Get("Allow")))
+		s.fail(w, r, roster.Errorf(codeMethodNotAllowed, "The method %s is not allowed here; use %s.", short(r.Method), rec.header.Get("Allow")))
+		return
+	}
+	if !isAPI(r) {
+		s.fail(w, r, roster.Errorf(roster.CodeNotFound, "There is no page at this address. Check the link, or go to the start page."))
 		return
 	}
 	s.problem(w, r, roster.Errorf(roster.CodeNotFound, "No API endpoint has this path; see /api/v1/openapi.json."))
+}
+
+// isAPI reports whether r is for the JSON API or the health checks, whose
+// errors are problems; every other path is a page, whose errors are pages.
+func isAPI(r *http.Request) bool {
+	p := r.URL.Path
+	return p == "/api" || strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz"
+}
+
+// fail writes err as a problem for the API and as an error page elsewhere.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if isAPI(r) {
+		s.problem(w, r, err)
+		return
+	}
+	s.errorPage(w, r, err)
 }
 
 // headerRecorder keeps the status and headers a handler writes and drops its body.
@@ -150,6 +268,10 @@ func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (h *headerRecorder) WriteHeader(status int)      { h.status = status }
 
 func (s *server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
+	if !isAPI(r) {
+		s.errorPage(w, r, roster.Errorf(roster.CodeForbidden, "This form was sent from another website, so it was refused and nothing changed. Open the page on this site and send the form from there."))
+		return
+	}
 	s.problem(w, r, roster.Errorf(roster.CodeForbidden, "Cross-origin requests that change data are refused; call the API from the same origin or without browser credentials."))
 }
 
@@ -216,7 +338,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// recoverPanics turns a panicking handler into a logged 500 problem.
+// recoverPanics turns a panicking handler into a logged 500 problem or page.
 func (s *server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -233,7 +355,7 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 				s.logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "pattern", patternPath(r.Pattern), "err", err)
 				return
 			}
-			s.problem(w, r, err)
+			s.fail(w, r, err)
 		}()
 		next.ServeHTTP(w, r)
 	})

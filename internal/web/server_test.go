@@ -72,7 +72,7 @@ func TestPanicBecomesProblem(t *testing.T) {
 		panic("kaboom internal-detail")
 	})))
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/boom", nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/boom", nil))
 	if rec.Code != http.StatusInternalServerError || rec.Header().Get("Content-Type") != "application/problem+json" {
 		t.Errorf("panicking handler = %d %q, want 500 application/problem+json", rec.Code, rec.Header().Get("Content-Type"))
 	}
@@ -81,6 +81,25 @@ func TestPanicBecomesProblem(t *testing.T) {
 	}
 	if l := logs.String(); !strings.Contains(l, "kaboom internal-detail") || !strings.Contains(l, "status=500") {
 		t.Errorf("log after a panic = %s, want the panic and a status=500 request line", l)
+	}
+}
+
+func TestPanicOnAPageBecomesErrorPage(t *testing.T) {
+	logs := &syncBuffer{}
+	s := &server{logger: slog.New(slog.NewTextHandler(logs, nil)), pages: mustParsePages()}
+	h := s.logRequests(s.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("kaboom internal-detail")
+	})))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/sessions", nil))
+	if rec.Code != http.StatusInternalServerError || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Errorf("panicking page = %d %q, want 500 text/html", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	if strings.Contains(rec.Body.String(), "kaboom") || !strings.Contains(rec.Body.String(), "Sorry, something went wrong") {
+		t.Errorf("panicking page answered %s, want a generic error page", rec.Body)
+	}
+	if l := logs.String(); !strings.Contains(l, "kaboom internal-detail") {
+		t.Errorf("log after a panic = %s, want the panic", l)
 	}
 }
 

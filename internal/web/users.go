@@ -29,15 +29,31 @@ func newUserJSON(u *roster.User) userJSON {
 // userDetailsJSON is a user as the View Details page shows it.
 type userDetailsJSON struct {
 	userJSON
-	AccountID       string      `json:"account_id"`
-	InvitedBy       inviterJSON `json:"invited_by"`
-	LastLoginIP     *string     `json:"last_login_ip"`
-	LastLoginDevice *string     `json:"last_login_device"`
-	RevokedAt       *string     `json:"revoked_at"`
-	RevokeReason    *string     `json:"revoke_reason"`
-	RevokeNote      *string     `json:"revoke_note"`
-	ActiveAPIKeys   int64       `json:"active_api_keys"`
-	UpdatedAt       *string     `json:"updated_at"`
+	AccountID       string        `json:"account_id"`
+	InvitedBy       inviterJSON   `json:"invited_by"`
+	LastLoginIP     *string       `json:"last_login_ip"`
+	LastLoginDevice *string       `json:"last_login_device"`
+	RevokedAt       *string       `json:"revoked_at"`
+	RevokeReason    *string       `json:"revoke_reason"`
+	RevokeNote      *string       `json:"revoke_note"`
+	ActiveAPIKeys   int64         `json:"active_api_keys"`
+	UpdatedAt       *string       `json:"updated_at"`
+	Invitation      *deliveryJSON `json:"invitation"`
+}
+
+// deliveryJSON is the delivery of an invited user's newest invitation email.
+type deliveryJSON struct {
+	Delivery  string  `json:"delivery"`
+	SentAt    *string `json:"sent_at"`
+	Attempts  int     `json:"attempts"`
+	LastError *string `json:"last_error"`
+}
+
+func newDeliveryJSON(d *roster.InvitationDelivery) *deliveryJSON {
+	if d == nil || d.State == "" {
+		return nil
+	}
+	return &deliveryJSON{Delivery: d.State, SentAt: timeJSON(d.SentAt), Attempts: d.Attempts, LastError: nullString(d.LastError)}
 }
 
 type inviterJSON struct {
@@ -59,7 +75,7 @@ func writeUser(w http.ResponseWriter, status int, d *roster.UserDetails) error {
 		InvitedBy:   inviterJSON{UserID: nullString(u.InvitedBy), Name: u.InvitedByName},
 		LastLoginIP: nullString(u.LastLoginIP), LastLoginDevice: nullString(u.LastLoginDevice),
 		RevokedAt: timeJSON(u.RevokedAt), RevokeReason: nullString(string(u.RevokeReason)), RevokeNote: nullString(u.RevokeNote),
-		ActiveAPIKeys: d.ActiveAPIKeys, UpdatedAt: timeJSON(u.UpdatedAt)})
+		ActiveAPIKeys: d.ActiveAPIKeys, UpdatedAt: timeJSON(u.UpdatedAt), Invitation: newDeliveryJSON(d.Invitation)})
 }
 
 // writeChanged answers a change of a user with their details.

@@ -1,0 +1,177 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"roster"
+)
+
+const sessionCols = `id, identity_id, token_hash, created_at, last_seen_at, expires_at, ip, device`
+
+func errSessionNotFound() error {
+	return roster.Errorf(roster.CodeNotFound, "No session with this id exists.")
+}
+
+func scanSession(row scanner) (*roster.Session, error) {
+	var s roster.Session
+	var created, seen, expires int64
+	if err := row.Scan(&s.ID, &s.IdentityID, &s.TokenHash, &created, &seen, &expires, &s.IP, &s.Device); err != nil {
+		return nil, err
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = roster.FromMicros(created), roster.FromMicros(seen), roster.FromMicros(expires)
+	return &s, nil
+}
+
+// SessionByHashSQL finds a session by its token's hash, through the unique
+// index on token_hash. Exported for the query-plan tests.
+const SessionByHashSQL = `SELECT ` + sessionCols + ` FROM sessions WHERE token_hash = $1`
+
+// SessionByHash finds a session by the hash of its token; CodeNotFound when missing.
+func (s *Store) SessionByHash(ctx context.Context, hash []byte) (*roster.Session, error) {
+	sess, err := scanSession(s.read.QueryRowContext(ctx, SessionByHashSQL, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errSessionNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get session: %w", err)
+	}
+	return sess, nil
+}
+
+// Sessions returns an identity's sessions, newest first.
+func (s *Store) Sessions(ctx context.Context, identityID string) ([]*roster.Session, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE identity_id = $1
+		ORDER BY created_at DESC, id DESC`, identityID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []*roster.Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		out = append(out, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	return out, nil
+}
+
+// InsertSession adds a session; CodeConflict when its id or token hash
+// exists, CodeNotFound when its identity is missing.
+func (t *tx) InsertSession(ctx context.Context, s *roster.Session) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		s.ID, s.IdentityID, s.TokenHash, roster.Micros(s.CreatedAt), roster.Micros(s.LastSeenAt), roster.Micros(s.ExpiresAt),
+		s.IP, s.Device)
+	return t.s.translate(err, "insert session", "This session already exists.")
+}
+
+// TouchSession sets a session's LastSeenAt; CodeNotFound when the session
+// is gone (it ended meanwhile).
+func (t *tx) TouchSession(ctx context.Context, sessionID string, at time.Time) error {
+	res, err := t.q.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, sessionID, roster.Micros(at))
+	if err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	} else if n == 0 {
+		return errSessionNotFound()
+	}
+	return nil
+}
+
+// DeleteSession ends one session of an identity; CodeNotFound when the
+// identity has no such session.
+func (t *tx) DeleteSession(ctx context.Context, identityID, sessionID string) error {
+	res, err := t.q.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1 AND identity_id = $2`, sessionID, identityID)
+	if err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	} else if n == 0 {
+		return errSessionNotFound()
+	}
+	return nil
+}
+
+// DeleteSessions ends every session of an identity but except ("" for none).
+func (t *tx) DeleteSessions(ctx context.Context, identityID, except string) error {
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM sessions WHERE identity_id = $1 AND id <> $2`, identityID, except); err != nil {
+		return fmt.Errorf("delete sessions: %w", err)
+	}
+	return nil
+}
+
+// LoginFailures returns the failures recorded under a throttle key and the
+// time of the last; 0 and the zero time when none.
+func (s *Store) LoginFailures(ctx context.Context, key []byte) (int, time.Time, error) {
+	var n int
+	var last int64
+	err := s.read.QueryRowContext(ctx, `SELECT count, last_at FROM login_failures WHERE key = $1`, key).Scan(&n, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("get login failures: %w", err)
+	}
+	return n, roster.FromMicros(last), nil
+}
+
+// RecordLoginFailure counts a failure under a throttle key in one
+// statement (concurrent failures each count) and returns the count so far.
+func (t *tx) RecordLoginFailure(ctx context.Context, key []byte, at time.Time) (int, error) {
+	var n int
+	err := t.q.QueryRowContext(ctx, `INSERT INTO login_failures (key, count, first_at, last_at) VALUES ($1, 1, $2, $2)
+		ON CONFLICT (key) DO UPDATE SET count = login_failures.count + 1,
+			last_at = CASE WHEN excluded.last_at > login_failures.last_at THEN excluded.last_at ELSE login_failures.last_at END
+		RETURNING count`, key, roster.Micros(at)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("record login failure: %w", err)
+	}
+	return n, nil
+}
+
+// ClearLoginFailures forgets a throttle key's failures.
+func (t *tx) ClearLoginFailures(ctx context.Context, key []byte) error {
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM login_failures WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("clear login failures: %w", err)
+	}
+	return nil
+}
+
+// Prune deletes sessions past their absolute limit (expires_at at or
+// before now) or idle (last seen before idleBefore), login failures last
+// seen before failuresBefore and setup tokens expired at now. It returns
+// how many rows went.
+func (t *tx) Prune(ctx context.Context, now, idleBefore, failuresBefore time.Time) (int64, error) {
+	var total int64
+	for _, st := range []struct {
+		op, query string
+		args      []any
+	}{
+		{"sessions", `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2`,
+			[]any{roster.Micros(now), roster.Micros(idleBefore)}},
+		{"login failures", `DELETE FROM login_failures WHERE last_at < $1`, []any{roster.Micros(failuresBefore)}},
+		{"setup tokens", `DELETE FROM setup_tokens WHERE expires_at <= $1`, []any{roster.Micros(now)}},
+	} {
+		res, err := t.q.ExecContext(ctx, st.query, st.args...)
+		if err != nil {
+			return total, fmt.Errorf("prune %s: %w", st.op, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("prune %s: %w", st.op, err)
+		}
+		total += n
+	}
+	return total, nil
+}

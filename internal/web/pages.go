@@ -1,0 +1,330 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"roster"
+)
+
+//go:embed templates/*.html static/roster.css
+var assets embed.FS
+
+// pageSet holds the parsed page templates, each with the shared layout,
+// and the stylesheet with its content hash.
+type pageSet struct {
+	tmpl    map[string]*template.Template
+	css     []byte
+	cssHash string
+}
+
+// mustParsePages parses every template at start-up, so that a broken one
+// stops the server before it serves anything.
+func mustParsePages() *pageSet {
+	base := template.Must(template.New("layout.html").Funcs(templateFuncs).ParseFS(assets, "templates/layout.html"))
+	names, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	ps := &pageSet{tmpl: map[string]*template.Template{}}
+	for _, name := range names {
+		if name == "templates/layout.html" {
+			continue
+		}
+		t := template.Must(template.Must(base.Clone()).ParseFS(assets, name))
+		ps.tmpl[strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".html")] = t
+	}
+	ps.css, err = assets.ReadFile("static/roster.css")
+	if err != nil {
+		panic(err)
+	}
+	sum := sha256.Sum256(ps.css)
+	ps.cssHash = hex.EncodeToString(sum[:8])
+	return ps
+}
+
+var templateFuncs = template.FuncMap{
+	"field": newField,
+	"when":  when,
+	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"roles": roleNames,
+	"status": func(s roster.Status) string {
+		switch s {
+		case roster.StatusActive:
+			return "Active"
+		case roster.StatusInvited:
+			return "Invited"
+		case roster.StatusInactive:
+			return "Inactive"
+		}
+		return string(s)
+	},
+}
+
+// when formats a time for people: "2 Jun 2025, 10:00 UTC". The server does
+// not know the reader's time zone, so it says which one it uses.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+}
+
+// roleNames lists the names of the roles in a set.
+func roleNames(set roster.RoleSet) string {
+	var names []string
+	for _, id := range set.IDs() {
+		if r, ok := roster.RoleByID(id); ok {
+			names = append(names, r.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// pageRequest is what every page handler gets besides the request: the
+// client, the signed-in session (nil when signed out) and the form's CSRF
+// token.
+type pageRequest struct {
+	client  roster.Client
+	session *roster.Session
+	ident   *roster.Identity
+	csrf    string
+}
+
+// pageHandler is the one shape of a page: read the input (the form is
+// parsed and its CSRF field checked already), call the service, render or
+// redirect. A returned error is rendered as an error page.
+type pageHandler func(w http.ResponseWriter, r *http.Request, pr *pageRequest) error
+
+// maxFormBytes bounds a form body; the largest form is a few hundred bytes.
+const maxFormBytes = 64 << 10
+
+// page adapts a page handler to http.Handler: security headers, the CSRF
+// cookie and check, the session cookie, the handler, its error page.
+func (s *server) page(h pageHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pageHeaders(w, r)
+		pr := &pageRequest{client: s.client(r)}
+		pr.csrf = s.csrfToken(w, r)
+		if r.Method == http.MethodPost {
+			if err := s.checkForm(w, r); err != nil {
+				s.errorPage(w, r, err)
+				return
+			}
+		}
+		if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+			sess, ident, err := s.svc.Authenticate(r.Context(), c.Value, pr.client)
+			switch {
+			case err == nil:
+				pr.session, pr.ident = sess, ident
+			case roster.ErrorCode(err) == roster.CodeUnauthorized:
+				s.clearSessionCookie(w)
+			default:
+				s.errorPage(w, r, err)
+				return
+			}
+		}
+		if err := h(w, r, pr); err != nil {
+			s.errorPage(w, r, err)
+		}
+	})
+}
+
+// pageHeaders sets the security headers of every page. Pages whose URL
+// carries a secret token send no Referer anywhere, so the token cannot leak
+// to another site or to a log.
+func pageHeaders(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	if r.URL.Query().Has("token") {
+		h.Set("Referrer-Policy", "no-referrer")
+	} else {
+		h.Set("Referrer-Policy", "same-origin")
+	}
+}
+
+// checkForm parses a POSTed form and checks its CSRF field. Nothing has
+// been read from or written to the service yet, so a refusal changes
+// nothing.
+func (s *server) checkForm(w http.ResponseWriter, r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(strings.ToLower(mt)) != "application/x-www-form-urlencoded" {
+		return roster.Errorf(codeUnsupportedMediaType, "This address takes a form (application/x-www-form-urlencoded). Send the form from its page.")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return roster.Errorf(codeTooLarge, "The form is too large to be sent.")
+		}
+		return roster.Errorf(roster.CodeBadRequest, "The form could not be read. Open the page again and send the form from there.")
+	}
+	if !s.validCSRF(r, r.PostForm.Get(csrfField)) {
+		return roster.Errorf(roster.CodeForbidden, "This form has expired or did not come from this site, so nothing was changed. "+
+			"Go back, reload the page and send the form again. Your browser must accept cookies from this site.")
+	}
+	return nil
+}
+
+// view is what the layout renders: the page's title, the signed-in
+// identity (for the header), the CSRF token for every form, the form state
+// and the page's own data.
+type view struct {
+	Title string
+	CSS   string
+	CSRF  string
+	Ident *roster.Identity
+	Form  *form
+	Page  any
+}
+
+// render writes the page named name with status. The page is rendered to
+// a buffer first, so a template failure is a clean error page.
+func (s *server) render(w http.ResponseWriter, r *http.Request, pr *pageRequest, status int, name, title string, f *form, data any) error {
+	t := s.pages.tmpl[name]
+	if t == nil {
+		return fmt.Errorf("no template %q", name)
+	}
+	v := view{Title: title, CSS: "/static/roster.css?v=" + s.pages.cssHash, Form: f, Page: data}
+	if pr != nil {
+		v.CSRF, v.Ident = pr.csrf, pr.ident
+	}
+	if f != nil && f.HasErrors() {
+		v.Title = "Error: " + title
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "layout.html", v); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+	return nil
+}
+
+// message is the data of a page that only says something: a heading,
+// paragraphs and links to what to do next.
+type message struct {
+	Heading string
+	Paras   []string
+	Links   []link
+	// Button, when set, is a POST form with one button (e.g. sign out).
+	Button *link
+}
+
+type link struct {
+	Href, Text string
+}
+
+// errorPage renders err as a readable page with the status of its code.
+// Only *roster.Error messages reach the reader; anything else is logged
+// and answered with a generic page.
+func (s *server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
+	var e *roster.Error
+	if !errors.As(err, &e) || statusOf[e.Code] == 0 || e.Code == roster.CodeInternal {
+		s.logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "pattern", patternPath(r.Pattern), "err", err)
+		e = &roster.Error{Code: roster.CodeInternal, Message: "Something went wrong on our side and it was logged. Try again in a little while."}
+	}
+	status := statusOf[e.Code]
+	pageHeaders(w, r)
+	msg := message{Heading: errorHeading(e.Code), Paras: []string{e.Message}, Links: []link{{"/", "Go to the start page"}}}
+	if e.Code == roster.CodeRateLimited && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		msg.Paras = append(msg.Paras, "You can try again "+inWords(e.RetryAfter)+".")
+	}
+	if err := s.render(w, r, nil, status, "message", msg.Heading, nil, msg); err != nil {
+		s.logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "pattern", patternPath(r.Pattern), "err", err)
+		http.Error(w, "Internal error", http.StatusInternalServerError)
+	}
+}
+
+// errorHeading is the heading of an error page.
+func errorHeading(code string) string {
+	switch code {
+	case roster.CodeNotFound:
+		return "Page not found"
+	case roster.CodeForbidden:
+		return "Not allowed"
+	case roster.CodeRateLimited:
+		return "Too many attempts"
+	case roster.CodeUnauthorized:
+		return "Sign-in needed"
+	case roster.CodeInternal, codeUnavailable:
+		return "Sorry, something went wrong"
+	}
+	return "This request could not be handled"
+}
+
+// inWords says when Retry-After seconds are over: "in 30 seconds",
+// "in 2 minutes".
+func inWords(seconds int) string {
+	switch {
+	case seconds <= 1:
+		return "in a second"
+	case seconds < 60:
+		return fmt.Sprintf("in %d seconds", seconds)
+	case seconds < 120:
+		return "in a minute"
+	case seconds < 3600:
+		return fmt.Sprintf("in %d minutes", (seconds+59)/60)
+	}
+	return fmt.Sprintf("in %d hours", (seconds+3599)/3600)
+}
+
+// redirect answers a form with 303 See Other, the one redirect after POST.
+func redirect(w http.ResponseWriter, r *http.Request, to string) error {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+// localPath returns next when it is a path on this site ("/sessions"),
+// and "/" for anything that could lead elsewhere ("//evil", "https://…",
+// "/\evil").
+func localPath(next string) string {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return next
+}
+
+// signInURL is the sign-in page that returns to next afterwards.
+func signInURL(next string) string {
+	if next == "/" || next == "" {
+		return "/sign-in"
+	}
+	return "/sign-in?next=" + url.QueryEscape(next)
+}
+
+// stylesheet serves the one stylesheet. Its link carries the content hash
+// (?v=), so a matching request may be cached for ever.
+func (s *server) stylesheet(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/css; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("ETag", `"`+s.pages.cssHash+`"`)
+	if r.URL.Query().Get("v") == s.pages.cssHash {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	http.ServeContent(w, r, "roster.css", time.Time{}, bytes.NewReader(s.pages.css))
+}
