@@ -26,7 +26,7 @@ const (
 var browser = roster.Client{IP: "198.51.100.7", UserAgent: firefox}
 
 // inviteToken returns the token of the newest live invitation of u.
-func (e *env) inviteToken(t *testing.T, u *roster.User) (token, invitationID string) {
+func (e *env) inviteToken(t testing.TB, u *roster.User) (token, invitationID string) {
 	t.Helper()
 	_, invs := e.mail(t, u)
 	for i := len(invs) - 1; i >= 0; i-- {
@@ -48,7 +48,7 @@ func (e *env) markSent(t *testing.T, u *roster.User, invitationID string, at tim
 
 // register invites a user into tn's account and registers them with
 // goodPassword; it returns the user and the sign-in.
-func (e *env) register(t *testing.T, tn *tenant, mods ...func(*roster.InviteInput)) (*roster.User, *roster.SignedIn) {
+func (e *env) register(t testing.TB, tn *tenant, mods ...func(*roster.InviteInput)) (*roster.User, *roster.SignedIn) {
 	t.Helper()
 	u := e.invite(t, tn, mods...)
 	token, _ := e.inviteToken(t, u)
@@ -529,7 +529,7 @@ func TestPasswordReset(t *testing.T) {
 func TestSetup(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s roster.Store) {
-		clock := &testClock{now: start}
+		clock := testdb.NewClock(start)
 		svc := roster.NewService(s, roster.Config{Secret: make([]byte, 32), Clock: clock, Passwords: cheapPasswords})
 		ctx := t.Context()
 		a, err := svc.SetupLink(ctx)
@@ -589,7 +589,7 @@ func TestSetup(t *testing.T) {
 		}
 	})
 	testdb.Each(t, func(t *testing.T, s roster.Store) {
-		clock := &testClock{now: start}
+		clock := testdb.NewClock(start)
 		svc := roster.NewService(s, roster.Config{Secret: make([]byte, 32), Clock: clock, Passwords: cheapPasswords})
 		tok, _ := svc.SetupLink(t.Context())
 		clock.Advance(time.Hour)
@@ -597,4 +597,65 @@ func TestSetup(t *testing.T) {
 			t.Errorf("link an hour old = %s; want expired", st)
 		}
 	})
+}
+
+// BenchmarkSignInFailures times a failed sign-in for each reason it can
+// fail, with the production hashing parameters, so the figures show that
+// the answers take the same time (docs/benchmarks.md). Run with
+//
+//	go test -run '^$' -bench SignInFailures -count 6 . | benchstat -
+func BenchmarkSignInFailures(b *testing.B) {
+	e := newEnv(b, testdb.SQLite(b))
+	e.svc = roster.NewService(e.store, roster.Config{StaffDomains: []string{staffDomain}, Secret: make([]byte, 32),
+		Clock: e.clock, Passwords: password.Default()})
+	// Users registered with the production hash, then put in each state.
+	reg := func(mods ...func(*roster.InviteInput)) *roster.User {
+		u := e.invite(b, e.tenant, mods...)
+		token, _ := e.inviteToken(b, u)
+		if _, err := e.svc.Register(e.ctx, token, roster.RegisterInput{FirstName: u.FirstName, LastName: u.LastName,
+			Password: goodPassword, Confirm: goodPassword}, browser); err != nil {
+			b.Fatal(err)
+		}
+		return u
+	}
+	active, revoked, deleted := reg(), reg(), reg()
+	until := e.clock.Now().Add(time.Hour)
+	expired := reg(func(in *roster.InviteInput) { in.AccessUntil = &until })
+	if _, err := e.svc.RevokeUser(e.ctx, e.admin, e.acct.ID, revoked.ID, roster.RevokeInput{Reason: roster.ReasonOther, Note: "bench"}); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.svc.DeleteUser(e.ctx, e.admin, e.acct.ID, deleted.ID); err != nil {
+		b.Fatal(err)
+	}
+	causes := []struct{ name, email, pw string }{
+		{"unknown-email", "nobody@acme.example", goodPassword},
+		{"wrong-password", active.Email, goodPassword + "x"},
+		{"revoked", revoked.Email, goodPassword},
+		{"deleted", deleted.Email, goodPassword},
+		{"past-deadline", expired.Email, goodPassword},
+	}
+	// The causes take turns within each iteration, so a machine whose
+	// speed drifts slows them all alike; each gets its own figure.
+	spent := make([]time.Duration, len(causes))
+	// Warm up: the stand-in hash for unknown emails is made on first use.
+	if _, err := e.svc.SignIn(e.ctx, causes[0].email, causes[0].pw, browser); roster.ErrorCode(err) != roster.CodeUnauthorized {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		// An hour later each time: the throttles have forgotten the last
+		// failure, so every attempt takes the full path.
+		e.clock.Advance(time.Hour)
+		for i, c := range causes {
+			t0 := time.Now()
+			_, err := e.svc.SignIn(e.ctx, c.email, c.pw, browser)
+			spent[i] += time.Since(t0)
+			if roster.ErrorCode(err) != roster.CodeUnauthorized {
+				b.Fatalf("SignIn %s = %v; want unauthorized", c.name, err)
+			}
+		}
+	}
+	for i, c := range causes {
+		b.ReportMetric(float64(spent[i].Microseconds())/1000/float64(b.N), "ms/"+c.name)
+	}
+	b.ReportMetric(0, "ns/op")
 }

@@ -30,24 +30,6 @@ const staffDomain = "tatacommunications.com"
 // start is the test clock's initial time.
 var start = time.Date(2025, 6, 2, 10, 0, 0, 0, time.UTC)
 
-// testClock is a roster.Clock that moves only when told.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // countingStore counts committed write transactions, so a test can tell
 // that a refused call wrote nothing.
 type countingStore struct {
@@ -70,7 +52,7 @@ type env struct {
 	raw   roster.Store
 	store *countingStore
 	svc   *roster.Service
-	clock *testClock
+	clock *testdb.Clock
 	*tenant
 }
 
@@ -85,16 +67,16 @@ var seq atomic.Int64
 
 func fakeHash(p string) (string, error) { return "test-hash:" + p, nil }
 
-func newEnv(t *testing.T, s roster.Store) *env {
+func newEnv(t testing.TB, s roster.Store) *env {
 	t.Helper()
-	e := &env{ctx: t.Context(), raw: s, store: &countingStore{Store: s}, clock: &testClock{now: start}}
+	e := &env{ctx: t.Context(), raw: s, store: &countingStore{Store: s}, clock: testdb.NewClock(start)}
 	e.svc = roster.NewService(e.store, roster.Config{StaffDomains: []string{staffDomain}, Secret: make([]byte, 32), Clock: e.clock,
 		Passwords: cheapPasswords})
 	e.tenant = e.newTenant(t)
 	return e
 }
 
-func (e *env) newTenant(t *testing.T) *tenant {
+func (e *env) newTenant(t testing.TB) *tenant {
 	t.Helper()
 	n := seq.Add(1)
 	acct, u, err := e.svc.CreateAccount(e.ctx, roster.CreateAccountInput{
@@ -113,7 +95,7 @@ func actorOf(u *roster.User) *roster.Actor {
 
 // invite invites a user into tn's account as its Admin; mods change the
 // default input (a Support user with unique names and email).
-func (e *env) invite(t *testing.T, tn *tenant, mods ...func(*roster.InviteInput)) *roster.User {
+func (e *env) invite(t testing.TB, tn *tenant, mods ...func(*roster.InviteInput)) *roster.User {
 	t.Helper()
 	n := seq.Add(1)
 	in := roster.InviteInput{FirstName: fmt.Sprintf("Member%d", n), LastName: "Tester",
@@ -155,7 +137,7 @@ func (e *env) member(t *testing.T, tn *tenant, roles []roster.RoleID, mods ...fu
 	return u, actorOf(u)
 }
 
-func (e *env) user(t *testing.T, accountID, id string) *roster.User {
+func (e *env) user(t testing.TB, accountID, id string) *roster.User {
 	t.Helper()
 	u, err := e.raw.User(e.ctx, accountID, id)
 	if err != nil {
@@ -231,7 +213,7 @@ type db interface{ ReadDB() *sql.DB }
 
 // mail returns the outbox messages of an account as "kind ref to" and the
 // user's invitations as "id live|superseded", oldest first.
-func (e *env) mail(t *testing.T, u *roster.User) (outbox, invitations []string) {
+func (e *env) mail(t testing.TB, u *roster.User) (outbox, invitations []string) {
 	t.Helper()
 	d, ok := e.raw.(db)
 	if !ok {

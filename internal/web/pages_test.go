@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,29 +39,11 @@ const (
 
 const wantCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// pageClock is a roster.Clock that moves only when told.
-type pageClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *pageClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *pageClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type pageEnv struct {
 	ctx    context.Context
 	store  roster.Store
 	svc    *roster.Service
-	clock  *pageClock
+	clock  *testdb.Clock
 	secret []byte
 	srv    *httptest.Server
 	logs   *syncBuffer
@@ -75,7 +56,7 @@ func newPageEnv(t *testing.T, store roster.Store, edit ...func(*Options)) *pageE
 	t.Helper()
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	clock := &pageClock{now: time.Date(2025, 6, 2, 10, 0, 0, 0, time.UTC)}
+	clock := testdb.NewClock(time.Date(2025, 6, 2, 10, 0, 0, 0, time.UTC))
 	cheap := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4, 0)
 	svc := roster.NewService(store, roster.Config{StaffDomains: []string{"tatacommunications.com"}, Secret: secret,
 		Clock: clock, Passwords: cheap})
