@@ -5,18 +5,28 @@ import (
 	"time"
 )
 
-// Passwords hashes and verifies passwords (internal/password). Hash and
-// Verify may refuse at once with an error for which Busy reports true when
-// too many hashes are already waiting; the service answers CodeRateLimited.
+// Passwords hashes and verifies passwords (internal/password). Hashing is
+// slow and memory-hungry by design, so it goes through a bounded queue:
+// Admit takes a place in it, or refuses at once with an error for which
+// Busy reports true, and the service answers CodeRateLimited before doing
+// any other work.
 type Passwords interface {
-	Hash(ctx context.Context, pw string) (string, error)
-	Verify(ctx context.Context, pw, encoded string) (bool, error)
+	Admit() (PasswordWork, error)
 	// Check applies the password policy: nil, or an error whose message
 	// says which rule failed. personal holds the email, names and account
 	// name the password must not equal.
 	Check(pw string, personal ...string) error
 	// Busy reports whether err means the hashing queue was full.
 	Busy(err error) bool
+}
+
+// PasswordWork is one admitted place in the hashing queue, for one Hash or
+// Verify; Done gives it back when it was not used (calling it after use
+// does nothing).
+type PasswordWork interface {
+	Hash(ctx context.Context, pw string) (string, error)
+	Verify(ctx context.Context, pw, encoded string) (bool, error)
+	Done()
 }
 
 // Client is who is calling, as the web layer sees it.

@@ -489,6 +489,7 @@ func TestPasswordReset(t *testing.T) {
 		if err := e.svc.RequestPasswordReset(e.ctx, strings.ToUpper(u.Email), browser); err != nil {
 			t.Fatalf("RequestPasswordReset = %v", err)
 		}
+		e.svc.Drain()
 		refs := resets()
 		if len(refs) != 1 {
 			t.Fatalf("reset emails = %v; want one", refs)
@@ -497,6 +498,7 @@ func TestPasswordReset(t *testing.T) {
 		if err := e.svc.RequestPasswordReset(e.ctx, u.Email, browser); err != nil {
 			t.Fatal(err)
 		}
+		e.svc.Drain()
 		refs = resets()
 		token := roster.PasswordResetToken(make([]byte, 32), refs[1])
 		if v, _ := e.svc.PasswordReset(e.ctx, first); v.State != roster.LinkSuperseded {
@@ -658,4 +660,132 @@ func BenchmarkSignInFailures(b *testing.B) {
 		b.ReportMetric(float64(spent[i].Microseconds())/1000/float64(b.N), "ms/"+c.name)
 	}
 	b.ReportMetric(0, "ns/op")
+}
+
+// TestThrottlesHoldUnderConcurrency checks that many guesses at once for one
+// email get no more password checks than one at a time would: five, then
+// the delay.
+func TestThrottlesHoldUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, s roster.Store) {
+		e := newEnv(t, s)
+		u, _ := e.register(t, e.tenant)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		codes := map[string]int{}
+		for i := range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Each from its own address: only the email throttle applies.
+				_, err := e.svc.SignIn(e.ctx, u.Email, fmt.Sprintf("wrong guess %d", i), roster.Client{IP: fmt.Sprintf("192.0.2.%d", i+1)})
+				mu.Lock()
+				codes[roster.ErrorCode(err)]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if codes[roster.CodeUnauthorized] != 5 || codes[roster.CodeRateLimited] != 35 {
+			t.Errorf("40 concurrent guesses: %v; want 5 checked (unauthorized) and 35 refused", codes)
+		}
+	})
+}
+
+// busyOnce is a Passwords whose first admission fails as if the hashing
+// queue were full.
+type busyOnce struct {
+	roster.Passwords
+	mu    sync.Mutex
+	tried bool
+}
+
+var errBusyOnce = errors.New("busy once")
+
+func (b *busyOnce) fail() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	first := !b.tried
+	b.tried = true
+	return first
+}
+
+func (b *busyOnce) Admit() (roster.PasswordWork, error) {
+	if b.fail() {
+		return nil, errBusyOnce
+	}
+	return b.Passwords.Admit()
+}
+
+func (b *busyOnce) Busy(err error) bool { return err == errBusyOnce || b.Passwords.Busy(err) }
+
+func TestBusyHasherDoesNotStick(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testdb.SQLite(t))
+	u, _ := e.register(t, e.tenant)
+	svc := roster.NewService(e.store, roster.Config{Secret: make([]byte, 32), Clock: e.clock, Passwords: &busyOnce{Passwords: cheapPasswords}})
+	_, err := svc.SignIn(e.ctx, "nobody@acme.example", "guess", browser)
+	wantCode(t, err, roster.CodeRateLimited, "SignIn while the hashing queue is full")
+	if _, err := svc.SignIn(e.ctx, u.Email, goodPassword, browser); err != nil {
+		t.Errorf("SignIn once the queue has room = %v", err)
+	}
+}
+
+func TestIPv6ClientsThrottledPerSlash64(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testdb.SQLite(t))
+	var refused *roster.Error
+	for i := range 40 {
+		c := roster.Client{IP: fmt.Sprintf("2001:db8:1:2::%x", i+1)}
+		if _, err := e.svc.SignIn(e.ctx, fmt.Sprintf("spray%d@acme.example", i), "guess", c); roster.ErrorCode(err) == roster.CodeRateLimited {
+			refused = wantCode(t, err, roster.CodeRateLimited, "spray")
+			if i != 30 {
+				t.Errorf("first refusal at attempt %d; want 30", i)
+			}
+			break
+		}
+	}
+	if refused == nil {
+		t.Fatal("40 failures from one /64 were never throttled")
+	}
+	if _, err := e.svc.SignIn(e.ctx, "other@acme.example", "guess", roster.Client{IP: "2001:db8:1:3::1"}); roster.ErrorCode(err) != roster.CodeUnauthorized {
+		t.Errorf("SignIn from another /64 = %v; want unauthorized", err)
+	}
+}
+
+func TestUnsentLinkExpires(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testdb.SQLite(t))
+	u := e.invite(t, e.tenant)
+	token, _ := e.inviteToken(t, u)
+	e.clock.Advance(roster.MailLifetime + 59*time.Minute)
+	if v, _ := e.svc.Invitation(e.ctx, token); v.State != roster.LinkValid {
+		t.Errorf("unsent link while the worker may still be trying: %s; want valid", v.State)
+	}
+	e.clock.Advance(time.Minute)
+	if v, _ := e.svc.Invitation(e.ctx, token); v.State != roster.LinkExpired {
+		t.Errorf("unsent link after the mail lifetime and the link's own: %s; want expired", v.State)
+	}
+}
+
+func TestResetRefusesNames(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testdb.SQLite(t))
+	u, _ := e.register(t, e.tenant, func(in *roster.InviteInput) { in.FirstName, in.LastName = "Bartholomew", "Featherstonehaugh" })
+	if err := e.svc.RequestPasswordReset(e.ctx, u.Email, browser); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.Drain()
+	d := e.raw.(db)
+	var ref string
+	if err := d.ReadDB().QueryRowContext(e.ctx, `SELECT ref FROM outbox WHERE kind = 'password_reset' AND to_addr = $1`, u.Email).Scan(&ref); err != nil {
+		t.Fatal(err)
+	}
+	token := roster.PasswordResetToken(make([]byte, 32), ref)
+	for _, pw := range []string{"Bartholomew Featherstonehaugh", "featherstonehaugh"} {
+		err := e.svc.ResetPassword(e.ctx, token, pw, pw, browser)
+		re := wantCode(t, err, roster.CodeInvalid, "ResetPassword to "+pw)
+		if got := fieldNames(re); !slicesEqual(got, []string{"password"}) {
+			t.Errorf("fields = %v", re.Fields)
+		}
+	}
 }

@@ -99,7 +99,7 @@ func (s *Service) Setup(ctx context.Context, token string, in SetupInput, c Clie
 		return nil, err
 	}
 	u.Keys()
-	h, err := s.hash(ctx, in.Password)
+	h, err := s.hash(ctx, in.Password, c)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func (s *Service) invitation(ctx context.Context, token string) (*InvitationMail
 	u := m.User
 	v := &InvitationView{AccountName: m.Account.Name, InvitedByName: u.InvitedByName, Email: u.Email,
 		FirstName: u.FirstName, LastName: u.LastName, Roles: u.Roles}
-	v.State, v.ExpiresAt = linkState(inv.SentAt, inv.UsedAt, inv.Superseded, s.cfg.InvitationTTL, s.clock.Now())
+	v.State, v.ExpiresAt = linkState(inv.CreatedAt, inv.SentAt, inv.UsedAt, inv.Superseded, s.cfg.InvitationTTL, s.clock.Now())
 	if v.State == LinkValid && u.Status != StatusInvited {
 		v.State, v.ExpiresAt = LinkUsed, time.Time{}
 	}
@@ -231,7 +231,7 @@ func (s *Service) Register(ctx context.Context, token string, in RegisterInput, 
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	h, err := s.hash(ctx, in.Password)
+	h, err := s.hash(ctx, in.Password, c)
 	if err != nil {
 		return nil, err
 	}
@@ -290,26 +290,26 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string, 
 		}
 		return &SignedIn{Identity: ident}, nil
 	}
-	n, last, err := s.checkThrottles(ctx, v.Email, c, now)
+	w, err := s.admit()
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.verify(ctx, ident, password)
+	defer w.Done()
+	key, err := s.reserveAttempt(ctx, v.Email, c, now)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.verify(ctx, w, ident, password)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		if err := s.recordFailure(ctx, v.Email, c, n, last, now); err != nil {
-			return nil, err
-		}
 		return nil, unauthorizedSignIn()
 	}
 	var out *SignedIn
 	err = s.store.Update(ctx, func(tx Tx) error {
-		if n > 0 {
-			if err := tx.ClearLoginFailures(ctx, s.throttleKey(v.Email)); err != nil {
-				return err
-			}
+		if err := s.succeeded(ctx, tx, key, c, now); err != nil {
+			return err
 		}
 		if err := s.join(ctx, tx, m, ident, "", "", c); err != nil {
 			return err

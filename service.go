@@ -3,6 +3,7 @@ package roster
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ type Config struct {
 	SessionIdle   time.Duration // a session ends after this long unused; 0: 60 minutes
 	SessionMax    time.Duration // and this long after sign-in in any case; 0: 24 hours
 	MailQueued    func()        // called after a commit that queued email (the mail worker's Kick)
+	Logger        *slog.Logger  // for work done after answering; nil: slog.Default()
 }
 
 // Service holds every business rule and authorization decision of Roster.
@@ -36,9 +38,11 @@ type Service struct {
 	clock Clock
 	ips   *ipLimiter
 
-	dummyOnce sync.Once // dummy: a hash to verify against for unknown emails
-	dummy     string
-	dummyErr  error
+	dummyMu sync.Mutex // dummy: a hash to verify against for unknown emails
+	dummy   string
+
+	background chan struct{}  // bounds work started after answering
+	bgWait     sync.WaitGroup // counts it, for Drain
 }
 
 // NewService returns a service over store.
@@ -64,7 +68,11 @@ func NewService(store Store, cfg Config) *Service {
 			*d.v = d.def
 		}
 	}
-	return &Service{store: store, cfg: cfg, clock: cfg.Clock, ips: newIPLimiter(ipBurst, ipEvery)}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Service{store: store, cfg: cfg, clock: cfg.Clock, ips: newIPLimiter(ipBurst, ipEvery),
+		background: make(chan struct{}, maxBackground)}
 }
 
 // Store returns the service's store.
@@ -670,7 +678,13 @@ func (s *Service) CreateAccount(ctx context.Context, in CreateAccountInput, hash
 		if existing != nil {
 			ok := false
 			if s.cfg.Passwords != nil {
-				if ok, err = s.cfg.Passwords.Verify(ctx, in.AdminPassword, existing.PasswordHash); err != nil {
+				w, err := s.admit()
+				if err != nil {
+					return nil, nil, err
+				}
+				ok, err = w.Verify(ctx, in.AdminPassword, existing.PasswordHash)
+				w.Done()
+				if err != nil {
 					return nil, nil, err
 				}
 			}

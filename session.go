@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -56,41 +57,72 @@ func failureDelay(n int, last, now time.Time) time.Duration {
 	return last.Add(d).Sub(now)
 }
 
-// checkThrottles refuses an attempt for email from the client when either
-// the client IP or the email is throttled; it returns the email's failure
-// count and when the last one was.
-func (s *Service) checkThrottles(ctx context.Context, email string, c Client, now time.Time) (int, time.Time, error) {
-	if wait := s.ips.wait(c.IP, now); wait > 0 {
-		return 0, time.Time{}, rateLimited(wait, "Too many attempts from your network; try again in %d seconds.")
+// reserveAttempt admits one attempt to check a password for email from
+// the client, before the password is hashed: the client IP spends a token
+// and the email's attempt count moves up one step, unless either is
+// throttled. Each concurrent attempt needs its own step of the count, so the
+// delays hold however many guesses arrive at once. A success gives the
+// token back and clears the count (succeeded); a failure leaves both spent.
+func (s *Service) reserveAttempt(ctx context.Context, email string, c Client, now time.Time) ([]byte, error) {
+	if wait := s.ips.take(c.IP, now); wait > 0 {
+		return nil, rateLimited(wait, "Too many attempts from your network; try again in %d seconds.")
 	}
-	n, last, err := s.store.LoginFailures(ctx, s.throttleKey(email))
-	if err != nil {
-		return 0, time.Time{}, err
+	key := s.throttleKey(email)
+	// Each lost race means another attempt moved the count on, so after
+	// freeFailures losses the delay answers; the bound only guards against
+	// successes clearing the count again and again.
+	for range 2*freeFailures + 2 {
+		n, last, err := s.store.LoginFailures(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		prior, next := n, n+1
+		if n > 0 && now.Sub(last) >= failureMemory {
+			prior, next = 0, 1 // forgotten: count again from one
+		}
+		if wait := failureDelay(prior, last, now); wait > 0 {
+			return nil, rateLimited(wait, "Too many failed attempts for this email; try again in %d seconds.")
+		}
+		var ok bool
+		err = s.store.Update(ctx, func(tx Tx) (err error) {
+			ok, err = tx.ReserveLoginAttempt(ctx, key, n, next, now)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return key, nil
+		}
+		// Another attempt for this email took the step; look again.
 	}
-	if wait := failureDelay(n, last, now); wait > 0 {
-		return 0, time.Time{}, rateLimited(wait, "Too many failed attempts for this email; try again in %d seconds.")
-	}
-	return n, last, nil
+	return nil, rateLimited(time.Second, "Other sign-ins for this email are in progress; try again in %d seconds.")
 }
 
-// recordFailure counts a failed attempt for email and from the client.
-func (s *Service) recordFailure(ctx context.Context, email string, c Client, n int, last, now time.Time) error {
-	s.ips.take(c.IP, now)
-	key := s.throttleKey(email)
-	return s.store.Update(ctx, func(tx Tx) error {
-		if n > 0 && now.Sub(last) >= failureMemory {
-			if err := tx.ClearLoginFailures(ctx, key); err != nil {
-				return err
-			}
+// succeeded undoes what reserveAttempt spent, inside the transaction that
+// starts the session.
+func (s *Service) succeeded(ctx context.Context, tx Tx, key []byte, c Client, now time.Time) error {
+	s.ips.refund(c.IP, now)
+	return tx.ClearLoginFailures(ctx, key)
+}
+
+// admit takes a place in the hashing queue, or answers CodeRateLimited at
+// once when it is full; the caller calls Done on what it gets.
+func (s *Service) admit() (PasswordWork, error) {
+	w, err := s.cfg.Passwords.Admit()
+	if err != nil {
+		if s.cfg.Passwords.Busy(err) {
+			return nil, busy()
 		}
-		_, err := tx.RecordLoginFailure(ctx, key, now)
-		return err
-	})
+		return nil, err
+	}
+	return w, nil
 }
 
 // verify checks password against ident's hash, or against a stand-in hash
-// when ident is nil so that an unknown email costs the same time.
-func (s *Service) verify(ctx context.Context, ident *Identity, password string) (bool, error) {
+// when ident is nil so that an unknown email costs the same time, in the
+// admitted place w.
+func (s *Service) verify(ctx context.Context, w PasswordWork, ident *Identity, password string) (bool, error) {
 	hash, err := s.dummyHash(ctx)
 	if err != nil {
 		return false, err
@@ -98,31 +130,55 @@ func (s *Service) verify(ctx context.Context, ident *Identity, password string) 
 	if ident != nil {
 		hash = ident.PasswordHash
 	}
-	ok, err := s.cfg.Passwords.Verify(ctx, password, hash)
+	ok, err := w.Verify(ctx, password, hash)
 	if err != nil {
 		if s.cfg.Passwords.Busy(err) {
-			return false, rateLimited(time.Second, "Roster is busy signing people in; try again in %d seconds.")
+			return false, busy()
 		}
 		return false, err
 	}
 	return ok && ident != nil, nil
 }
 
-// dummyHash returns a hash of a random password made with the current
-// parameters, computed once.
-func (s *Service) dummyHash(ctx context.Context) (string, error) {
-	s.dummyOnce.Do(func() {
-		s.dummy, s.dummyErr = s.cfg.Passwords.Hash(ctx, NewToken())
-	})
-	return s.dummy, s.dummyErr
+func busy() error {
+	return rateLimited(time.Second, "Roster is busy signing people in; try again in %d seconds.")
 }
 
-// hash hashes a new password, answering CodeRateLimited when the hashing
-// queue is full.
-func (s *Service) hash(ctx context.Context, password string) (string, error) {
-	h, err := s.cfg.Passwords.Hash(ctx, password)
+// dummyHash returns a hash of a random password made with the current
+// parameters, computed on first use and kept once it succeeded.
+func (s *Service) dummyHash(ctx context.Context) (string, error) {
+	s.dummyMu.Lock()
+	defer s.dummyMu.Unlock()
+	if s.dummy != "" {
+		return s.dummy, nil
+	}
+	w, err := s.admit()
+	if err != nil {
+		return "", err
+	}
+	defer w.Done()
+	h, err := w.Hash(context.WithoutCancel(ctx), NewToken())
+	if err != nil {
+		return "", err
+	}
+	s.dummy = h
+	return h, nil
+}
+
+// hash hashes a new password for the client, answering CodeRateLimited
+// when the client IP has spent its tokens or the hashing queue is full.
+func (s *Service) hash(ctx context.Context, password string, c Client) (string, error) {
+	w, err := s.admit()
+	if err != nil {
+		return "", err
+	}
+	defer w.Done()
+	if wait := s.ips.take(c.IP, s.clock.Now()); wait > 0 {
+		return "", rateLimited(wait, "Too many attempts from your network; try again in %d seconds.")
+	}
+	h, err := w.Hash(ctx, password)
 	if err != nil && s.cfg.Passwords.Busy(err) {
-		return "", rateLimited(time.Second, "Roster is busy; try again in %d seconds.")
+		return "", busy()
 	}
 	return h, err
 }
@@ -133,8 +189,14 @@ func (s *Service) hash(ctx context.Context, password string) (string, error) {
 // email or the client IP is throttled or too many hashes are waiting. No
 // database transaction or connection is held while the password hashes.
 func (s *Service) SignIn(ctx context.Context, email, password string, c Client) (*SignedIn, error) {
+	// Under a flood the excess is refused here, before any other work.
+	w, err := s.admit()
+	if err != nil {
+		return nil, err
+	}
+	defer w.Done()
 	now := s.clock.Now()
-	n, last, err := s.checkThrottles(ctx, email, c, now)
+	key, err := s.reserveAttempt(ctx, email, c, now)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +204,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.verify(ctx, ident, password)
+	ok, err := s.verify(ctx, w, ident, password)
 	if err != nil {
 		return nil, err
 	}
@@ -153,17 +215,12 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 		}
 	}
 	if !ok {
-		if err := s.recordFailure(ctx, email, c, n, last, now); err != nil {
-			return nil, err
-		}
 		return nil, unauthorizedSignIn()
 	}
 	var in *SignedIn
 	err = s.store.Update(ctx, func(tx Tx) error {
-		if n > 0 {
-			if err := tx.ClearLoginFailures(ctx, s.throttleKey(email)); err != nil {
-				return err
-			}
+		if err := s.succeeded(ctx, tx, key, c, now); err != nil {
+			return err
 		}
 		in, err = s.startSession(ctx, tx, ident, c, now)
 		return err
@@ -256,6 +313,9 @@ func (s *Service) Authenticate(ctx context.Context, token string, c Client) (*Se
 	if now.Sub(sess.LastSeenAt) >= touchEvery {
 		sess.LastSeenAt = now
 		if err := s.store.Update(ctx, func(tx Tx) error { return tx.TouchSession(ctx, sess.ID, now) }); err != nil {
+			if ErrorCode(err) == CodeNotFound { // ended meanwhile
+				return nil, nil, unauthorized
+			}
 			return nil, nil, err
 		}
 	}
@@ -330,14 +390,50 @@ func (s *Service) EndSession(ctx context.Context, sess *Session, sessionID strin
 
 // RequestPasswordReset emails a reset link if email belongs to an identity
 // that may sign in somewhere. The answer never tells whether it does: nil
-// either way, CodeRateLimited only for a throttled client IP. At most
-// ResendLimit links per identity per hour are sent; more are dropped
-// silently.
+// either way, CodeRateLimited only for a throttled client IP. The look-up
+// and the writing happen after the answer, so its time tells nothing
+// either. At most ResendLimit links per identity per hour are sent; more are
+// dropped.
 func (s *Service) RequestPasswordReset(ctx context.Context, email string, c Client) error {
 	now := s.clock.Now()
 	if wait := s.ips.take(c.IP, now); wait > 0 {
 		return rateLimited(wait, "Too many attempts from your network; try again in %d seconds.")
 	}
+	s.later(ctx, "password reset request", func(ctx context.Context) error { return s.requestReset(ctx, email, now) })
+	return nil
+}
+
+// maxBackground bounds the work started after answering (password reset
+// requests); beyond it new work is dropped and logged, as a flood would
+// otherwise queue without end.
+const maxBackground = 16
+
+// later runs fn after the caller has its answer, detached from its
+// cancellation; Drain waits for it.
+func (s *Service) later(ctx context.Context, what string, fn func(context.Context) error) {
+	select {
+	case s.background <- struct{}{}:
+	default:
+		s.cfg.Logger.Warn("too much background work; dropped", "what", what)
+		return
+	}
+	s.bgWait.Add(1)
+	go func() {
+		defer func() {
+			<-s.background
+			s.bgWait.Done()
+		}()
+		if err := fn(context.WithoutCancel(ctx)); err != nil {
+			s.cfg.Logger.Error(what, "err", err)
+		}
+	}()
+}
+
+// Drain waits until the work started after answering is done; serve calls
+// it on shutdown, tests before they look.
+func (s *Service) Drain() { s.bgWait.Wait() }
+
+func (s *Service) requestReset(ctx context.Context, email string, now time.Time) error {
 	ident, err := s.identityByEmail(ctx, email)
 	if err != nil || ident == nil {
 		return err
@@ -372,18 +468,28 @@ func (s *Service) mailQueued() {
 	}
 }
 
-// linkState is the state of a link created at created, sent at sent (zero:
-// the mail went out but its sending was not recorded, which counts as just
-// sent), used at used, living ttl from its sending.
-func linkState(sent, used time.Time, superseded bool, ttl time.Duration, now time.Time) (LinkState, time.Time) {
+// MailLifetime is how long the mail worker keeps trying to deliver a
+// message before it gives up.
+const MailLifetime = 24 * time.Hour
+
+// linkState is the state of a link created at created, sent at sent, used
+// at used, living ttl from its sending. A link whose sending was not
+// recorded (the mail went out but the worker died before saying so, or the
+// server took it without answering) counts as sent just now, for as long as
+// the worker might still have been trying.
+func linkState(created, sent, used time.Time, superseded bool, ttl time.Duration, now time.Time) (LinkState, time.Time) {
 	switch {
 	case !used.IsZero():
 		return LinkUsed, time.Time{}
 	case superseded:
 		return LinkSuperseded, time.Time{}
-	case sent.IsZero():
-		return LinkValid, now.Add(ttl)
-	case !now.Before(sent.Add(ttl)):
+	case sent.IsZero() && now.Before(created.Add(MailLifetime+ttl)):
+		until := now.Add(ttl)
+		if last := created.Add(MailLifetime + ttl); last.Before(until) {
+			until = last
+		}
+		return LinkValid, until
+	case sent.IsZero() || !now.Before(sent.Add(ttl)):
 		return LinkExpired, time.Time{}
 	}
 	return LinkValid, sent.Add(ttl)
@@ -399,7 +505,7 @@ func (s *Service) passwordReset(ctx context.Context, token string) (*ResetMail, 
 		var m *ResetMail
 		if m, err = s.store.ResetMail(ctx, r.ID); err == nil {
 			v := &ResetView{Email: m.Identity.Email}
-			v.State, v.ExpiresAt = linkState(r.SentAt, r.UsedAt, r.Superseded, s.cfg.ResetTTL, s.clock.Now())
+			v.State, v.ExpiresAt = linkState(r.CreatedAt, r.SentAt, r.UsedAt, r.Superseded, s.cfg.ResetTTL, s.clock.Now())
 			return m, v, nil
 		}
 	}
@@ -432,12 +538,22 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, confirm st
 	if v.State != LinkValid {
 		return errLinkGone()
 	}
+	// The new password must not be the person's email, names or account
+	// names, as at registration.
+	personal := []string{m.Identity.Email}
+	ms, err := s.store.Memberships(ctx, m.Identity.ID)
+	if err != nil {
+		return err
+	}
+	for _, x := range ms {
+		personal = append(personal, x.User.FirstName, x.User.LastName, x.User.FullName(), x.AccountName)
+	}
 	var p Problems
-	s.checkNewPassword(&p, password, confirm, m.Identity.Email)
+	s.checkNewPassword(&p, password, confirm, personal...)
 	if err := p.Err(); err != nil {
 		return err
 	}
-	h, err := s.hash(ctx, password)
+	h, err := s.hash(ctx, password, c)
 	if err != nil {
 		return err
 	}
@@ -491,18 +607,24 @@ func newIPLimiter(burst int, every time.Duration) *ipLimiter {
 	return &ipLimiter{buckets: map[string]*bucket{}, burst: float64(burst), every: every}
 }
 
-// wait returns 0 when ip's bucket has a token, or how long until it has.
-func (l *ipLimiter) wait(ip string, now time.Time) time.Duration {
+// rateKey is the bucket of a client address: the address itself, or for
+// IPv6 its /64, since one host commonly holds a whole /64.
+func rateKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
+// refund gives a token back to ip's bucket.
+func (l *ipLimiter) refund(ip string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.buckets[ip]
-	if b == nil {
-		return 0
+	if b := l.buckets[rateKey(ip)]; b != nil {
+		b.tokens = min(l.burst, b.tokens+1)
 	}
-	if tokens := min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.every)); tokens < 1 {
-		return time.Duration((1 - tokens) * float64(l.every))
-	}
-	return 0
 }
 
 // take spends a token of ip's bucket; it returns 0, or how long until a
@@ -513,10 +635,11 @@ func (l *ipLimiter) take(ip string, now time.Time) time.Duration {
 	if len(l.buckets) > 100_000 {
 		l.sweep(now)
 	}
-	b := l.buckets[ip]
+	key := rateKey(ip)
+	b := l.buckets[key]
 	if b == nil {
 		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[ip] = b
+		l.buckets[key] = b
 	}
 	b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.every))
 	b.at = now

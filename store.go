@@ -88,7 +88,8 @@ type Store interface {
 	SessionByHash(ctx context.Context, hash []byte) (*Session, error)
 	// Sessions returns an identity's sessions, newest first.
 	Sessions(ctx context.Context, identityID string) ([]*Session, error)
-	// LoginFailures returns how many sign-in failures are recorded under a
+	// LoginFailures returns how many sign-in attempts (reserved before the
+	// password is checked, cleared by a success) are recorded under a
 	// throttle key and when the last one was; 0 and the zero time when none.
 	LoginFailures(ctx context.Context, key []byte) (int, time.Time, error)
 	// SetupDone reports whether the first account was created through a
@@ -178,9 +179,11 @@ type Tx interface {
 	UsePasswordReset(ctx context.Context, resetID string, at time.Time) error
 	// MarkPasswordResetSent sets a reset link's send time once.
 	MarkPasswordResetSent(ctx context.Context, resetID string, at time.Time) error
-	// RecordLoginFailure counts a sign-in failure under a throttle key and
-	// returns the count so far.
-	RecordLoginFailure(ctx context.Context, key []byte, at time.Time) (int, error)
+	// ReserveLoginAttempt sets a throttle key's attempt count to next and
+	// its last time to at, if the count is still seen (0: no row yet); false
+	// when a concurrent attempt changed it first. Of attempts that saw the
+	// same count exactly one wins.
+	ReserveLoginAttempt(ctx context.Context, key []byte, seen, next int, at time.Time) (bool, error)
 	// ClearLoginFailures forgets a throttle key's failures.
 	ClearLoginFailures(ctx context.Context, key []byte) error
 	// InsertSetupToken stores the hash of a first-run setup link.

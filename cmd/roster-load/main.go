@@ -14,6 +14,10 @@
 // With --wait-ready it instead waits for /readyz to answer 200 and prints the
 // time since --since-ns (a Unix time in nanoseconds taken just before the
 // server was started) and the server's resident memory.
+//
+// With --sign-in it runs the sign-in benchmark instead (signin.go): the hash
+// limit of this machine, closed-loop sign-ins as the seeded Admins, and an
+// open-loop flood; scripts/bench-signin.sh runs it end to end.
 package main
 
 import (
@@ -74,6 +78,9 @@ type config struct {
 	waitReady bool
 	sinceNS   int64
 	idle      time.Duration
+
+	signInMode bool
+	signIn     signInConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -83,10 +90,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: roster-load [flags]
        roster-load --wait-ready [--url URL] [--since-ns NS] [--server-pid PID]
+       roster-load --sign-in [--url URL] --seed-json FILE [--server-pid PID]
 
 Runs bounded load workloads against a Roster server on a loopback address and
 prints, per workload, requests, errors, req/s, latency percentiles and the
-server's CPU time per request and memory. Flags:
+server's CPU time per request and memory. With --sign-in it instead measures
+the hash limit of this machine, sign-in throughput against it, the server's
+CPU per sign-in besides the hash, and a flood of sign-ins. Flags:
 `)
 		fs.PrintDefaults()
 	}
@@ -116,6 +126,17 @@ server's CPU time per request and memory. Flags:
 	fs.BoolVar(&c.waitReady, "wait-ready", false, "only wait until GET /readyz answers 200, then print start-to-ready time and memory")
 	fs.Int64Var(&c.sinceNS, "since-ns", 0, "with --wait-ready: Unix time in nanoseconds when the server was started (default: now)")
 	fs.DurationVar(&c.idle, "idle", time.Second, "with --wait-ready: how long the server idles after ready before its memory is read")
+	var signInConc string
+	fs.BoolVar(&c.signInMode, "sign-in", false, "run the sign-in benchmark instead of the workloads: the hash limit, closed-loop sign-ins, a flood")
+	fs.StringVar(&signInConc, "sign-in-concurrency", "16,64", "with --sign-in: comma-separated concurrencies of the closed-loop runs")
+	fs.IntVar(&c.signIn.warmup, "sign-in-warmup", 1, "with --sign-in: untimed sign-ins per worker before each closed-loop run")
+	fs.DurationVar(&c.signIn.hashDuration, "hash-duration", 5*time.Second, "with --sign-in: how long to measure the hash limit")
+	fs.Float64Var(&c.signIn.floodFactor, "flood-factor", 10, "with --sign-in: flood at this many times the hash limit (0: no flood)")
+	fs.DurationVar(&c.signIn.floodDuration, "flood-duration", 10*time.Second, "with --sign-in: how long the flood's arrivals last")
+	fs.IntVar(&c.signIn.floodInflight, "flood-max-inflight", 2000, "with --sign-in: at most this many flood requests open at once; later arrivals are counted as not sent")
+	fs.IntVar(&c.signIn.sourceIPs, "source-ips", 1024, "with --sign-in: spread the sign-ins over this many loopback source addresses (127.1.x.y), one per worker and in turn in the flood, as from that many client IPs (0: one address)")
+	fs.StringVar(&c.signIn.email, "sign-in-email", "", "with --sign-in: sign in as this email, instead of the Admins of --seed-json")
+	fs.StringVar(&c.signIn.password, "sign-in-password", "", "with --sign-in-email: its password")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -128,6 +149,9 @@ server's CPU time per request and memory. Flags:
 	}
 	if c.waitReady {
 		return c, nil
+	}
+	if c.signInMode {
+		return c, c.signIn.parse(signInConc, c)
 	}
 	for _, w := range strings.Split(workloads, ",") {
 		w = strings.TrimSpace(w)
@@ -189,6 +213,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if _, err := readCPU(c.pgPID); err != nil {
 			return fmt.Errorf("cannot read the PostgreSQL postmaster's process: %w; is --pg-postmaster right?", err)
 		}
+	}
+	if c.signInMode {
+		return runSignIn(ctx, c, stdout, stderr)
 	}
 	b := newBench(c, stderr)
 	rep, err := b.run(ctx)

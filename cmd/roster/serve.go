@@ -141,7 +141,7 @@ func serve(ctx context.Context, e *env, c *serveConfig) error {
 	}
 	svc := roster.NewService(st, roster.Config{StaffDomains: staff, Secret: secret, Passwords: password.Default(),
 		InvitationTTL: *c.web.invitationTTL, ResetTTL: *c.web.resetTTL,
-		SessionIdle: *c.web.sessionIdle, SessionMax: *c.web.sessionMax, MailQueued: worker.Kick})
+		SessionIdle: *c.web.sessionIdle, SessionMax: *c.web.sessionMax, MailQueued: worker.Kick, Logger: logger})
 	opToken := operatorToken(secret)
 	srv := &http.Server{
 		Handler: web.NewServer(logger, svc, web.Options{PublicURL: public, TrustedProxies: proxies, Secret: secret,
@@ -205,6 +205,7 @@ func serve(ctx context.Context, e *env, c *serveConfig) error {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	svc.Drain() // password reset requests answered but not yet written
 	logger.Info("stopped")
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -102,10 +103,16 @@ func (f *mailFlags) sender() (*email.SMTP, string, error) {
 		if from == "" {
 			from = "Roster <roster@localhost>"
 		}
+		if _, err := mail.ParseAddress(from); err != nil {
+			return nil, "", usageErrorf("--mail-from: %q is not an email address; give one such as \"Roster <roster@example.com>\"", from)
+		}
 		return nil, from, nil
 	}
 	if from == "" {
 		return nil, "", usageErrorf("--mail-from: give the From address of Roster's email, such as \"Roster <roster@example.com>\"")
+	}
+	if _, err := mail.ParseAddress(from); err != nil {
+		return nil, "", usageErrorf("--mail-from: %q is not an email address; give one such as \"Roster <roster@example.com>\"", from)
 	}
 	s, err := email.NewSMTP(*f.smtpURL, from)
 	if err != nil {

@@ -2,178 +2,23 @@ package email
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	gosmtp "github.com/emersion/go-smtp"
+	"roster/internal/testsmtp"
 )
 
-// --- in-process SMTP server ---
-
-type received struct {
-	from string
-	to   []string
-	data []byte
-}
-
-type backend struct {
-	user, pass string // when set, AUTH PLAIN is required
-	rcptErr    error
-	dataErr    error
-
-	mu   sync.Mutex
-	msgs []received
-}
-
-func (b *backend) NewSession(*gosmtp.Conn) (gosmtp.Session, error) {
-	return &session{b: b}, nil
-}
-
-func (b *backend) received() []received {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]received(nil), b.msgs...)
-}
-
-type session struct {
-	b    *backend
-	auth bool
-	cur  received
-}
-
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
-
-func (s *session) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != s.b.user || pass != s.b.pass {
-			return &gosmtp.SMTPError{Code: 535, EnhancedCode: gosmtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
-		}
-		s.auth = true
-		return nil
-	}), nil
-}
-
-func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
-	if s.b.user != "" && !s.auth {
-		return gosmtp.ErrAuthRequired
-	}
-	s.cur = received{from: from}
-	return nil
-}
-
-func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	if s.b.rcptErr != nil {
-		return s.b.rcptErr
-	}
-	s.cur.to = append(s.cur.to, to)
-	return nil
-}
-
-func (s *session) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	if s.b.dataErr != nil {
-		return s.b.dataErr
-	}
-	s.cur.data = data
-	s.b.mu.Lock()
-	s.b.msgs = append(s.b.msgs, s.cur)
-	s.b.mu.Unlock()
-	return nil
-}
-
-func (s *session) Reset()        { s.cur = received{} }
-func (s *session) Logout() error { return nil }
-
-type serverMode int
-
-const (
-	plain    serverMode = iota // no TLS at all
-	startTLS                   // offers STARTTLS
-	implicit                   // TLS from the first byte
-)
-
-// startServer runs a go-smtp server on 127.0.0.1:0 and returns its address
-// and a client TLS config that trusts its certificate.
-func startServer(t *testing.T, mode serverMode, be *backend) (string, *tls.Config) {
-	t.Helper()
-	serverTLS, clientTLS := testCerts(t)
-	srv := gosmtp.NewServer(be)
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = mode == plain
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch mode {
-	case startTLS:
-		srv.TLSConfig = serverTLS
-	case implicit:
-		ln = tls.NewListener(ln, serverTLS)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-	})
-	return ln.Addr().String(), clientTLS
-}
-
-func testCerts(t *testing.T) (server, client *tls.Config) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "roster test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-	client = &tls.Config{RootCAs: pool}
-	return server, client
-}
+// The tests send through a real SMTP server in the process
+// (internal/testsmtp) and read back the bytes it received.
 
 func newTestSMTP(t *testing.T, rawURL string, clientTLS *tls.Config) *SMTP {
 	t.Helper()
@@ -205,21 +50,20 @@ func ctx(t *testing.T) context.Context {
 // --- tests ---
 
 func TestSendDelivers(t *testing.T) {
-	be := &backend{}
-	addr, clientTLS := startServer(t, startTLS, be)
-	s := newTestSMTP(t, "smtp://"+addr, clientTLS)
+	srv := testsmtp.Start(t, testsmtp.Options{Mode: testsmtp.StartTLS})
+	s := newTestSMTP(t, "smtp://"+srv.Addr, srv.ClientTLS)
 	m := testMessage()
 	if err := s.Send(ctx(t), m); err != nil {
 		t.Fatal(err)
 	}
-	got := be.received()
+	got := srv.Messages()
 	if len(got) != 1 {
 		t.Fatalf("received %d messages, want 1", len(got))
 	}
-	if got[0].from != "noreply@roster.test" || len(got[0].to) != 1 || got[0].to[0] != "zoe@example.com" {
-		t.Errorf("envelope = %q -> %q", got[0].from, got[0].to)
+	if got[0].From != "noreply@roster.test" || len(got[0].To) != 1 || got[0].To[0] != "zoe@example.com" {
+		t.Errorf("envelope = %q -> %q", got[0].From, got[0].To)
 	}
-	checkMessage(t, got[0].data, m)
+	checkMessage(t, got[0].Data, m)
 }
 
 func checkMessage(t *testing.T, data []byte, m *Message) {
@@ -308,18 +152,17 @@ func TestBytesBoundaryRandomAndIDStable(t *testing.T) {
 }
 
 func TestAuthOverSTARTTLS(t *testing.T) {
-	be := &backend{user: "mailer", pass: "s3cret pass"}
-	addr, clientTLS := startServer(t, startTLS, be)
+	srv := testsmtp.Start(t, testsmtp.Options{Mode: testsmtp.StartTLS, User: "mailer", Pass: "s3cret pass"})
 
-	ok := newTestSMTP(t, "smtp://mailer:s3cret%20pass@"+addr+"?starttls=required", clientTLS)
+	ok := newTestSMTP(t, "smtp://mailer:s3cret%20pass@"+srv.Addr+"?starttls=required", srv.ClientTLS)
 	if err := ok.Send(ctx(t), testMessage()); err != nil {
 		t.Fatalf("right credentials: %v", err)
 	}
-	if n := len(be.received()); n != 1 {
+	if n := len(srv.Messages()); n != 1 {
 		t.Fatalf("received %d, want 1", n)
 	}
 
-	bad := newTestSMTP(t, "smtp://mailer:wrong-password@"+addr, clientTLS)
+	bad := newTestSMTP(t, "smtp://mailer:wrong-password@"+srv.Addr, srv.ClientTLS)
 	err := bad.Send(ctx(t), testMessage())
 	if err == nil {
 		t.Fatal("wrong credentials: no error")
@@ -333,59 +176,61 @@ func TestAuthOverSTARTTLS(t *testing.T) {
 }
 
 func TestImplicitTLS(t *testing.T) {
-	be := &backend{user: "mailer", pass: "pw"}
-	addr, clientTLS := startServer(t, implicit, be)
-	s := newTestSMTP(t, "smtps://mailer:pw@"+addr, clientTLS)
+	srv := testsmtp.Start(t, testsmtp.Options{Mode: testsmtp.Implicit, User: "mailer", Pass: "pw"})
+	if want := "smtps://mailer:pw@" + srv.Addr; srv.URL() != want {
+		t.Errorf("URL() = %q, want %q", srv.URL(), want)
+	}
+	s := newTestSMTP(t, srv.URL(), srv.ClientTLS)
 	if err := s.Send(ctx(t), testMessage()); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(be.received()); n != 1 {
+	if n := len(srv.Messages()); n != 1 {
 		t.Fatalf("received %d, want 1", n)
 	}
 }
 
 func TestUntrustedCertificateFails(t *testing.T) {
-	addr, _ := startServer(t, implicit, &backend{})
-	s := newTestSMTP(t, "smtps://"+addr, nil) // system roots: self-signed is refused
+	srv := testsmtp.Start(t, testsmtp.Options{Mode: testsmtp.Implicit})
+	s := newTestSMTP(t, "smtps://"+srv.Addr, nil) // system roots: self-signed is refused
 	if err := s.Send(ctx(t), testMessage()); err == nil {
 		t.Fatal("send over untrusted certificate succeeded")
 	}
 }
 
 func TestStartTLSRequiredRefusesPlainServer(t *testing.T) {
-	be := &backend{}
-	addr, clientTLS := startServer(t, plain, be)
-	s := newTestSMTP(t, "smtp://"+addr+"?starttls=required", clientTLS)
+	srv := testsmtp.Start(t, testsmtp.Options{Mode: testsmtp.Plain})
+	s := newTestSMTP(t, "smtp://"+srv.Addr+"?starttls=required", nil)
 	err := s.Send(ctx(t), testMessage())
 	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Fatalf("err = %v, want a STARTTLS error", err)
 	}
-	if len(be.received()) != 0 {
+	if len(srv.Messages()) != 0 {
 		t.Error("message was delivered without TLS")
 	}
 	// Without the requirement the same server is fine.
-	s = newTestSMTP(t, "smtp://"+addr, clientTLS)
+	s = newTestSMTP(t, "smtp://"+srv.Addr, nil)
 	if err := s.Send(ctx(t), testMessage()); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestReplyClassification(t *testing.T) {
-	temp := &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0}, Message: "try later"}
-	perm := &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
 	for _, tc := range []struct {
 		name      string
-		be        *backend
+		stage     testsmtp.Stage
+		code      int
 		permanent bool
 	}{
-		{"rcpt 4xx", &backend{rcptErr: temp}, false},
-		{"rcpt 5xx", &backend{rcptErr: perm}, true},
-		{"data 4xx", &backend{dataErr: temp}, false},
-		{"data 5xx", &backend{dataErr: perm}, true},
+		{"rcpt 421", testsmtp.AtRcpt, 421, false},
+		{"rcpt 451", testsmtp.AtRcpt, 451, false},
+		{"rcpt 550", testsmtp.AtRcpt, 550, true},
+		{"data 451", testsmtp.AtData, 451, false},
+		{"data 554", testsmtp.AtData, 554, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr, clientTLS := startServer(t, startTLS, tc.be)
-			s := newTestSMTP(t, "smtp://"+addr, clientTLS)
+			srv := testsmtp.Start(t, testsmtp.Options{Mode: testsmtp.StartTLS})
+			srv.RefuseAt(tc.stage, tc.code, "refused by the test")
+			s := newTestSMTP(t, "smtp://"+srv.Addr, srv.ClientTLS)
 			err := s.Send(ctx(t), testMessage())
 			if err == nil {
 				t.Fatal("no error")
@@ -393,24 +238,36 @@ func TestReplyClassification(t *testing.T) {
 			if got := IsPermanent(err); got != tc.permanent {
 				t.Errorf("IsPermanent(%v) = %v, want %v", err, got, tc.permanent)
 			}
+			if len(srv.Messages()) != 0 {
+				t.Error("a refused message was recorded as received")
+			}
+			// Accepting again, the same server takes the message.
+			srv.Accept()
+			if err := s.Send(ctx(t), testMessage()); err != nil {
+				t.Fatalf("after Accept: %v", err)
+			}
 		})
 	}
 }
 
 func TestServerDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := newTestSMTP(t, "smtp://"+addr, nil)
-	err = s.Send(ctx(t), testMessage())
+	srv := testsmtp.Start(t, testsmtp.Options{})
+	srv.Stop()
+	s := newTestSMTP(t, "smtp://"+srv.Addr, nil)
+	err := s.Send(ctx(t), testMessage())
 	if err == nil {
-		t.Fatal("send to a closed port succeeded")
+		t.Fatal("send to a stopped server succeeded")
 	}
 	if IsPermanent(err) {
 		t.Errorf("IsPermanent(%v) = true, want false", err)
+	}
+	// Up again on the same address: the message goes through.
+	srv.Restart(t)
+	if err := s.Send(ctx(t), testMessage()); err != nil {
+		t.Fatalf("after Restart: %v", err)
+	}
+	if m := srv.Next(t); len(m.To) != 1 || m.To[0] != "zoe@example.com" {
+		t.Errorf("received envelope recipients %q, want zoe@example.com", m.To)
 	}
 }
 

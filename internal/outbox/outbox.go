@@ -269,11 +269,14 @@ func (w *Worker) deliver(ctx context.Context, m *roster.OutboxMessage) (ok bool,
 	after := w.clock.Now()
 	if err == nil {
 		m.State, m.SentAt, m.NextAttemptAt, m.LastError = roster.OutboxSent, after, time.Time{}, ""
-		log.Info("mail sent", "message_id", c.msg.MessageID)
 		// Record the success even if ctx ended meanwhile: the mail is out.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		return true, w.finish(fctx, m, c.mark, log)
+		err := w.finish(fctx, m, c.mark, log)
+		if err == nil { // logged once recorded, so the log never runs ahead of the store
+			log.Info("mail sent", "message_id", c.msg.MessageID)
+		}
+		return true, err
 	}
 
 	answer := describe(err)
@@ -294,8 +297,11 @@ func (w *Worker) deliver(ctx context.Context, m *roster.OutboxMessage) (ok bool,
 			m.NextAttemptAt = deadline
 		}
 	}
-	log.Warn("mail not delivered", "state", m.State, "next_attempt_at", m.NextAttemptAt, "err", answer)
-	return false, w.finish(ctx, m, nil, log)
+	err = w.finish(ctx, m, nil, log)
+	if err == nil {
+		log.Warn("mail not delivered", "state", m.State, "next_attempt_at", m.NextAttemptAt, "err", answer)
+	}
+	return false, err
 }
 
 // finish records m's outcome and, for a sent message, marks its link sent,

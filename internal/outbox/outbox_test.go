@@ -7,11 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,121 +15,16 @@ import (
 	"testing"
 	"time"
 
-	gosmtp "github.com/emersion/go-smtp"
-
 	"roster"
 	"roster/internal/email"
 	"roster/internal/outbox"
 	"roster/internal/testdb"
+	"roster/internal/testsmtp"
 )
 
 // The worker is tested against a real SMTP server in the process
-// (emersion/go-smtp) and the real stores: every message a test looks at is
+// (internal/testsmtp) and the real stores: every message a test looks at is
 // one the server received, parsed back from its bytes.
-
-// --- in-process SMTP server ---
-
-type mailServer struct {
-	addr string
-	got  chan struct{} // one value per message received
-
-	mu   sync.Mutex
-	err  error // answered to RCPT TO when set
-	msgs []received
-}
-
-type received struct {
-	to   []string
-	data []byte
-}
-
-func (s *mailServer) NewSession(*gosmtp.Conn) (gosmtp.Session, error) { return &session{s: s}, nil }
-
-// refuse makes the server answer RCPT TO with err (nil: accept again).
-func (s *mailServer) refuse(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.err = err
-}
-
-func (s *mailServer) received() []received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]received(nil), s.msgs...)
-}
-
-type session struct {
-	s   *mailServer
-	cur received
-}
-
-func (x *session) Mail(string, *gosmtp.MailOptions) error { x.cur = received{}; return nil }
-
-func (x *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	x.s.mu.Lock()
-	defer x.s.mu.Unlock()
-	if x.s.err != nil {
-		return x.s.err
-	}
-	x.cur.to = append(x.cur.to, to)
-	return nil
-}
-
-func (x *session) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	x.cur.data = data
-	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, x.cur)
-	x.s.mu.Unlock()
-	x.s.got <- struct{}{}
-	return nil
-}
-
-func (x *session) Reset()        { x.cur = received{} }
-func (x *session) Logout() error { return nil }
-
-var (
-	tempFail = &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
-	permFail = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
-)
-
-// startMailServer runs a plain SMTP server on 127.0.0.1:0 until the test ends.
-func startMailServer(t *testing.T) *mailServer {
-	t.Helper()
-	ms := &mailServer{got: make(chan struct{}, 1000)}
-	srv := gosmtp.NewServer(ms)
-	srv.Domain = "localhost"
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms.addr = ln.Addr().String()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-	})
-	return ms
-}
-
-// closedAddr returns an address where nothing listens.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 func newSMTP(t *testing.T, addr string) *email.SMTP {
 	t.Helper()
@@ -159,45 +49,13 @@ type gotMail struct {
 
 var urlRE = regexp.MustCompile(`https?://\S+`)
 
-func parseMail(t *testing.T, r received) gotMail {
+func parseMail(t *testing.T, r testsmtp.Message) gotMail {
 	t.Helper()
-	msg, err := mail.ReadMessage(bytes.NewReader(r.data))
+	m, err := r.Parse()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("parse the received message: %v", err)
 	}
-	g := gotMail{to: r.to, messageID: msg.Header.Get("Message-ID")}
-	var dec mime.WordDecoder
-	if g.subject, err = dec.DecodeHeader(msg.Header.Get("Subject")); err != nil {
-		t.Fatal(err)
-	}
-	if g.date, err = msg.Header.Date(); err != nil {
-		t.Fatal(err)
-	}
-	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextRawPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(quotedprintable.NewReader(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := strings.ReplaceAll(string(body), "\r\n", "\n")
-		switch mt, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); mt {
-		case "text/plain":
-			g.text = s
-		case "text/html":
-			g.html = s
-		}
-	}
+	g := gotMail{to: r.To, messageID: m.MessageID, subject: m.Subject, date: m.Date, text: m.Text, html: m.HTML}
 	g.link = urlRE.FindString(g.text)
 	if u, err := url.Parse(g.link); err == nil {
 		g.token = u.Query().Get("token")
@@ -239,14 +97,14 @@ type fixture struct {
 	clock *testClock
 	acct  *roster.Account
 	admin *roster.Actor
-	mail  *mailServer
+	mail  *testsmtp.Server
 }
 
 var seq atomic.Int64
 
 func newFixture(t *testing.T, s roster.Store) *fixture {
 	t.Helper()
-	f := &fixture{ctx: t.Context(), store: s, clock: &testClock{now: start}, mail: startMailServer(t)}
+	f := &fixture{ctx: t.Context(), store: s, clock: &testClock{now: start}, mail: testsmtp.Start(t, testsmtp.Options{})}
 	f.svc = roster.NewService(s, roster.Config{Secret: secret, Clock: f.clock})
 	n := seq.Add(1)
 	acct, u, err := f.svc.CreateAccount(f.ctx, roster.CreateAccountInput{
@@ -264,7 +122,7 @@ func newFixture(t *testing.T, s roster.Store) *fixture {
 // worker returns a worker sending to the fixture's mail server.
 func (f *fixture) worker(t *testing.T, owner string, mods ...func(*outbox.Config)) *outbox.Worker {
 	t.Helper()
-	cfg := outbox.Config{Store: f.store, Sender: newSMTP(t, f.mail.addr), From: from, PublicURL: publicURL,
+	cfg := outbox.Config{Store: f.store, Sender: newSMTP(t, f.mail.Addr), From: from, PublicURL: publicURL,
 		Secret: secret, Owner: owner, Clock: f.clock, Logger: slog.New(slog.DiscardHandler)}
 	for _, m := range mods {
 		m(&cfg)
@@ -333,7 +191,7 @@ func runOnce(t *testing.T, w *outbox.Worker, want int) {
 
 func (f *fixture) mails(t *testing.T, want int) []gotMail {
 	t.Helper()
-	rs := f.mail.received()
+	rs := f.mail.Messages()
 	if len(rs) != want {
 		t.Fatalf("the mail server received %d messages, want %d", len(rs), want)
 	}
@@ -447,9 +305,10 @@ func TestSMTPDownThenUp(t *testing.T) {
 		f := newFixture(t, s)
 		u := f.invite(t)
 
-		// Nothing listens: connection refused.
-		down := f.worker(t, "a", func(c *outbox.Config) { c.Sender = newSMTP(t, closedAddr(t)) })
-		runOnce(t, down, 0)
+		// The server is down: connection refused.
+		f.mail.Stop()
+		w := f.worker(t, "a")
+		runOnce(t, w, 0)
 		row := f.row(t, u.Email)
 		if row.State != roster.OutboxPending || row.Attempts != 1 || !strings.Contains(row.LastError, "connect") {
 			t.Fatalf("after a refused connection: %+v, want pending after 1 attempt with a connect error", row)
@@ -457,14 +316,14 @@ func TestSMTPDownThenUp(t *testing.T) {
 		if lo, hi := start.Add(11*time.Second), start.Add(19*time.Second); row.NextAttemptAt.Before(lo) || row.NextAttemptAt.After(hi) {
 			t.Errorf("NextAttemptAt = %v, want 15s ± 25%% after %v", row.NextAttemptAt, start)
 		}
-		runOnce(t, down, 0) // not due yet: no attempt
+		runOnce(t, w, 0) // not due yet: no attempt
 		if got := f.row(t, u.Email).Attempts; got != 1 {
 			t.Errorf("attempts = %d after a pass before the retry time, want 1", got)
 		}
 
-		// The server is up but answers 451.
-		f.mail.refuse(tempFail)
-		w := f.worker(t, "b")
+		// The server is up again but answers 451.
+		f.mail.Restart(t)
+		f.mail.Refuse(451, "try again later")
 		f.clock.Advance(20 * time.Minute)
 		runOnce(t, w, 0)
 		row = f.row(t, u.Email)
@@ -477,7 +336,7 @@ func TestSMTPDownThenUp(t *testing.T) {
 		}
 
 		// It accepts again: the message goes out at its retry time, once.
-		f.mail.refuse(nil)
+		f.mail.Accept()
 		runOnce(t, w, 0)
 		f.clock.Advance(20 * time.Minute)
 		runOnce(t, w, 1)
@@ -500,7 +359,7 @@ func TestPermanentRefusalFailsAfterThreeAttempts(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s roster.Store) {
 		f := newFixture(t, s)
 		u := f.invite(t)
-		f.mail.refuse(permFail)
+		f.mail.Refuse(550, "no such mailbox")
 		w := f.worker(t, "a")
 		for attempt := 1; attempt <= 3; attempt++ {
 			runOnce(t, w, 0)
@@ -531,7 +390,7 @@ func TestGivesUpAfterMaxAge(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s roster.Store) {
 		f := newFixture(t, s)
 		u := f.invite(t)
-		f.mail.refuse(tempFail)
+		f.mail.Refuse(451, "try again later")
 		w := f.worker(t, "a", func(c *outbox.Config) { c.MaxAge = time.Hour })
 		deadline := start.Add(time.Hour)
 		for i := 0; ; i++ {
@@ -897,20 +756,12 @@ func TestRunWakesOnKick(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() { done <- w.Run(ctx) }()
-		wait := func() {
-			t.Helper()
-			select {
-			case <-f.mail.got:
-			case <-time.After(10 * time.Second):
-				t.Fatal("no mail arrived within 10s")
-			}
-		}
 		f.invite(t)
 		w.Kick()
-		wait()
+		f.mail.Next(t)
 		f.invite(t)
 		w.Kick()
-		wait()
+		f.mail.Next(t)
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run = %v, want nil after cancel", err)

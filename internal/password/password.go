@@ -18,9 +18,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
+
+	"roster"
 )
 
 // Params are the argon2id cost parameters.
@@ -126,11 +129,68 @@ func NeedsRehash(encoded string) bool {
 		len(h.salt) != p.SaltLen || uint32(len(h.key)) != p.KeyLen
 }
 
-// acquire waits for a hashing slot or for ctx to end, and refuses at once
-// with ErrBusy when the queue is full.
-func (h *Hasher) acquire(ctx context.Context) error {
+// Admit takes a place in the hashing queue for one hash or verification
+// to come, or refuses at once with ErrBusy when the queue is full. A caller
+// that must do other work before hashing (a sign-in reads the database)
+// admits first, so that under a flood the excess is refused before it costs
+// anything. The place is the Work's until it hashes or its Done is called.
+func (h *Hasher) Admit() (roster.PasswordWork, error) {
+	if !h.enter() {
+		return nil, ErrBusy
+	}
+	return &work{h: h}, nil
+}
+
+// work is an admitted place in the queue, for one Hash or Verify.
+type work struct {
+	h    *Hasher
+	mu   sync.Mutex
+	used bool
+}
+
+// take marks the place used; false when it was used (or given back) already.
+func (w *work) take() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	first := !w.used
+	w.used = true
+	return first
+}
+
+func (w *work) Hash(ctx context.Context, pw string) (string, error) {
+	if !w.take() {
+		return w.h.Hash(ctx, pw)
+	}
+	return w.h.hash(ctx, pw, true)
+}
+
+func (w *work) Verify(ctx context.Context, pw, encoded string) (bool, error) {
+	if !w.take() {
+		return w.h.Verify(ctx, pw, encoded)
+	}
+	return w.h.verify(ctx, pw, encoded, true)
+}
+
+func (w *work) Done() {
+	if w.take() {
+		w.h.waiting.Add(-1)
+	}
+}
+
+// enter takes a place in the queue unless it is full.
+func (h *Hasher) enter() bool {
 	if h.waiting.Add(1) > h.queue {
 		h.waiting.Add(-1)
+		return false
+	}
+	return true
+}
+
+// acquire waits for a hashing slot or for ctx to end. Unless the caller was
+// admitted already, it first takes a place in the queue, refusing at once
+// with ErrBusy when the queue is full.
+func (h *Hasher) acquire(ctx context.Context, admitted bool) error {
+	if !admitted && !h.enter() {
 		return ErrBusy
 	}
 	select {
@@ -152,7 +212,14 @@ func (h *Hasher) release() {
 // a free slot, returning ctx's error if ctx ends first, and ErrTooLong for a
 // password over MaxLen bytes.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	return h.hash(ctx, pw, false)
+}
+
+func (h *Hasher) hash(ctx context.Context, pw string, admitted bool) (string, error) {
 	if len(pw) > MaxLen {
+		if admitted {
+			h.waiting.Add(-1)
+		}
 		return "", ErrTooLong
 	}
 	p := h.params
@@ -160,7 +227,7 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: salt: %w", err)
 	}
-	if err := h.acquire(ctx); err != nil {
+	if err := h.acquire(ctx, admitted); err != nil {
 		return "", err
 	}
 	key := argon2.IDKey([]byte(Normalize(pw)), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
@@ -174,14 +241,18 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 // parameters still verify. It returns ErrMalformed for an encoded string it
 // cannot read, and ctx's error if ctx ends while waiting for a slot.
 func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (bool, error) {
+	return h.verify(ctx, pw, encoded, false)
+}
+
+func (h *Hasher) verify(ctx context.Context, pw, encoded string, admitted bool) (bool, error) {
 	d, err := decode(encoded)
-	if err != nil {
+	if err != nil || len(pw) > MaxLen {
+		if admitted {
+			h.waiting.Add(-1)
+		}
 		return false, err
 	}
-	if len(pw) > MaxLen {
-		return false, nil
-	}
-	if err := h.acquire(ctx); err != nil {
+	if err := h.acquire(ctx, admitted); err != nil {
 		return false, err
 	}
 	key := argon2.IDKey([]byte(Normalize(pw)), d.salt, d.time, d.memory, d.threads, uint32(len(d.key)))

@@ -126,7 +126,7 @@ func TestHashTooLong(t *testing.T) {
 // second hash waits for it and gives up when its context ends.
 func TestConcurrencyBound(t *testing.T) {
 	h := NewHasher(cheap, 1, 0)
-	if err := h.acquire(context.Background()); err != nil {
+	if err := h.acquire(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -210,11 +210,11 @@ func TestHashNormalizes(t *testing.T) {
 func TestQueueRefusesExcess(t *testing.T) {
 	h := NewHasher(cheap, 1, 1)
 	ctx := context.Background()
-	if err := h.acquire(ctx); err != nil { // holds the only slot
+	if err := h.acquire(ctx, false); err != nil { // holds the only slot
 		t.Fatal(err)
 	}
 	queued := make(chan error, 1)
-	go func() { queued <- h.acquire(ctx) }()
+	go func() { queued <- h.acquire(ctx, false) }()
 	for h.waiting.Load() != 2 { // the goroutine is in the queue
 		runtime.Gosched()
 	}
@@ -231,5 +231,42 @@ func TestQueueRefusesExcess(t *testing.T) {
 	h.release()
 	if _, err := h.Hash(ctx, "correct horse battery"); err != nil {
 		t.Fatalf("Hash after the queue drained = %v", err)
+	}
+}
+
+// TestAdmit checks that an admitted place counts against the queue until it
+// is used or given back, and that its hash needs no second place.
+func TestAdmit(t *testing.T) {
+	h := NewHasher(cheap, 1, 1) // one slot, one more waiting: two places
+	ctx := context.Background()
+	a, err := h.Admit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := h.Admit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Admit(); !errors.Is(err, ErrBusy) {
+		t.Fatalf("third Admit with two places = %v; want ErrBusy", err)
+	}
+	if _, err := h.Hash(ctx, "correct horse battery"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Hash with every place admitted = %v; want ErrBusy", err)
+	}
+	enc, err := a.Hash(ctx, "correct horse battery") // uses a's place, then frees it
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Done() // after use: nothing
+	b.Done() // unused: gives the place back
+	if n := h.waiting.Load(); n != 0 {
+		t.Fatalf("places taken after use and Done = %d; want 0", n)
+	}
+	c, _ := h.Admit()
+	if ok, err := c.Verify(ctx, "correct horse battery", enc); !ok || err != nil {
+		t.Errorf("admitted Verify = %v, %v", ok, err)
+	}
+	if n := h.waiting.Load(); n != 0 {
+		t.Errorf("places taken after an admitted Verify = %d; want 0", n)
 	}
 }

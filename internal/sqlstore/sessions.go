@@ -126,18 +126,27 @@ func (s *Store) LoginFailures(ctx context.Context, key []byte) (int, time.Time, 
 	return n, roster.FromMicros(last), nil
 }
 
-// RecordLoginFailure counts a failure under a throttle key in one
-// statement (concurrent failures each count) and returns the count so far.
-func (t *tx) RecordLoginFailure(ctx context.Context, key []byte, at time.Time) (int, error) {
-	var n int
-	err := t.q.QueryRowContext(ctx, `INSERT INTO login_failures (key, count, first_at, last_at) VALUES ($1, 1, $2, $2)
-		ON CONFLICT (key) DO UPDATE SET count = login_failures.count + 1,
-			last_at = CASE WHEN excluded.last_at > login_failures.last_at THEN excluded.last_at ELSE login_failures.last_at END
-		RETURNING count`, key, roster.Micros(at)).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("record login failure: %w", err)
+// ReserveLoginAttempt moves a throttle key's count from seen to next in
+// one conditional statement, so of concurrent attempts that saw the same
+// count exactly one succeeds; seen 0 means no row yet.
+func (t *tx) ReserveLoginAttempt(ctx context.Context, key []byte, seen, next int, at time.Time) (bool, error) {
+	var res sql.Result
+	var err error
+	if seen == 0 {
+		res, err = t.q.ExecContext(ctx, `INSERT INTO login_failures (key, count, first_at, last_at) VALUES ($1, $2, $3, $3)
+			ON CONFLICT (key) DO NOTHING`, key, next, roster.Micros(at))
+	} else {
+		res, err = t.q.ExecContext(ctx, `UPDATE login_failures SET count = $1, last_at = $2 WHERE key = $3 AND count = $4`,
+			next, roster.Micros(at), key, seen)
 	}
-	return n, nil
+	if err != nil {
+		return false, fmt.Errorf("reserve login attempt: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("reserve login attempt: %w", err)
+	}
+	return n == 1, nil
 }
 
 // ClearLoginFailures forgets a throttle key's failures.

@@ -276,7 +276,7 @@ func runIdentities(t *testing.T, setup func(t *testing.T) *fixture) {
 
 			keys := [][]byte{[]byte("recent"), []byte("edge"), []byte("old")}
 			for i, at := range []time.Time{now.Add(-time.Minute), failuresBefore, failuresBefore.Add(-time.Second)} {
-				f.update(func(tx roster.Tx) error { _, err := tx.RecordLoginFailure(f.ctx, keys[i], at); return err })
+				f.update(func(tx roster.Tx) error { _, err := tx.ReserveLoginAttempt(f.ctx, keys[i], 0, 1, at); return err })
 			}
 			f.update(func(tx roster.Tx) error {
 				return errors.Join(
@@ -313,32 +313,47 @@ func runIdentities(t *testing.T, setup func(t *testing.T) *fixture) {
 			if n, last, err := f.s.LoginFailures(f.ctx, key); err != nil || n != 0 || !last.IsZero() {
 				t.Errorf("LoginFailures(none) = %d, %v, %v; want 0 and the zero time", n, last, err)
 			}
+			reserve := func(key []byte, seen, next int, at time.Time) bool {
+				var ok bool
+				f.update(func(tx roster.Tx) (err error) {
+					ok, err = tx.ReserveLoginAttempt(f.ctx, key, seen, next, at)
+					return err
+				})
+				return ok
+			}
 			for i := 1; i <= 3; i++ {
-				var n int
-				f.update(func(tx roster.Tx) (err error) { n, err = tx.RecordLoginFailure(f.ctx, key, minutes(i)); return err })
-				if n != i {
-					t.Errorf("RecordLoginFailure #%d = %d", i, n)
+				if !reserve(key, i-1, i, minutes(i)) {
+					t.Errorf("ReserveLoginAttempt(%d → %d) = false", i-1, i)
 				}
 			}
-			f.update(func(tx roster.Tx) error { _, err := tx.RecordLoginFailure(f.ctx, other, minutes(9)); return err })
+			if reserve(key, 2, 3, minutes(4)) || reserve(key, 0, 1, minutes(4)) {
+				t.Errorf("ReserveLoginAttempt from a count that is no longer current = true")
+			}
 			if n, last, err := f.s.LoginFailures(f.ctx, key); err != nil || n != 3 || !last.Equal(minutes(3)) {
 				t.Errorf("LoginFailures = %d, %v, %v; want 3 at %v", n, last, err, minutes(3))
 			}
-			// Concurrent failures each count once.
-			counts := make([]int, 20)
-			errs := race(20, func(i int) error {
-				return f.s.Update(f.ctx, func(tx roster.Tx) (err error) {
-					counts[i], err = tx.RecordLoginFailure(f.ctx, other, minutes(10))
-					return err
-				})
-			})
-			if err := errors.Join(errs...); err != nil {
-				t.Fatalf("concurrent RecordLoginFailure: %v", err)
+			// A stale count starts again at 1.
+			if !reserve(key, 3, 1, minutes(90)) {
+				t.Errorf("ReserveLoginAttempt(3 → 1) = false")
 			}
-			slices.Sort(counts)
-			for i, c := range counts {
-				if c != i+2 {
-					t.Fatalf("counts returned to 20 concurrent failures = %v, want 2..21 once each", counts)
+			if n, last, err := f.s.LoginFailures(f.ctx, key); err != nil || n != 1 || !last.Equal(minutes(90)) {
+				t.Errorf("LoginFailures after a restart = %d, %v, %v; want 1 at %v", n, last, err, minutes(90))
+			}
+			// Of 20 concurrent attempts that saw the same count, one wins:
+			// for a new key and for an existing one.
+			for _, seen := range []int{0, 1} {
+				won := make([]bool, 20)
+				errs := race(20, func(i int) error {
+					return f.s.Update(f.ctx, func(tx roster.Tx) (err error) {
+						won[i], err = tx.ReserveLoginAttempt(f.ctx, other, seen, seen+1, minutes(10))
+						return err
+					})
+				})
+				if err := errors.Join(errs...); err != nil {
+					t.Fatalf("concurrent ReserveLoginAttempt: %v", err)
+				}
+				if n := len(slices.DeleteFunc(won, func(w bool) bool { return !w })); n != 1 {
+					t.Errorf("concurrent ReserveLoginAttempt from %d: %d won; want 1", seen, n)
 				}
 			}
 			f.update(func(tx roster.Tx) error { return tx.ClearLoginFailures(f.ctx, key) })
@@ -346,8 +361,8 @@ func runIdentities(t *testing.T, setup func(t *testing.T) *fixture) {
 			if n, _, err := f.s.LoginFailures(f.ctx, key); err != nil || n != 0 {
 				t.Errorf("LoginFailures after ClearLoginFailures = %d, %v; want 0", n, err)
 			}
-			if n, last, err := f.s.LoginFailures(f.ctx, other); err != nil || n != 21 || !last.Equal(minutes(10)) {
-				t.Errorf("LoginFailures(other key) = %d, %v, %v; want 21 at %v", n, last, err, minutes(10))
+			if n, last, err := f.s.LoginFailures(f.ctx, other); err != nil || n != 2 || !last.Equal(minutes(10)) {
+				t.Errorf("LoginFailures(other key) = %d, %v, %v; want 2 at %v", n, last, err, minutes(10))
 			}
 		})
 	})

@@ -15,6 +15,7 @@ const (
 	sessionCookie = "roster_session"
 	csrfCookie    = "roster_csrf"
 	csrfField     = "csrf"
+	csrfHeader    = "X-CSRF-Token" // the same token, for API requests made with the session cookie
 )
 
 // hasCookie reports whether r carries a non-empty cookie name.
@@ -32,13 +33,14 @@ func (s *server) setSessionCookie(w http.ResponseWriter, in *roster.SignedIn) {
 	if maxAge <= 0 {
 		maxAge = -1
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: in.Token, Path: "/", MaxAge: maxAge,
+	http.SetCookie(w, &http.Cookie{Name: s.sessionName, Value: in.Token, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	s.newCSRFCookie(w) // a new session, a new CSRF token
 }
 
 // clearSessionCookie makes the browser forget its session token.
 func (s *server) clearSessionCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(1, 0),
+	http.SetCookie(w, &http.Cookie{Name: s.sessionName, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(1, 0),
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
 
@@ -51,17 +53,22 @@ func (s *server) clearSessionCookie(w http.ResponseWriter) {
 // csrfToken returns the form token of r's browser, first giving the
 // browser a CSRF cookie if it has none (or a malformed one).
 func (s *server) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && validCSRFCookie(c.Value) {
+	if c, err := r.Cookie(s.csrfName); err == nil && validCSRFCookie(c.Value) {
 		return s.csrfMAC(c.Value)
 	}
+	return s.newCSRFCookie(w)
+}
+
+// newCSRFCookie gives the browser a fresh CSRF cookie and returns its token.
+func (s *server) newCSRFCookie(w http.ResponseWriter) string {
 	v := roster.NewToken()
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: v, Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: s.csrfName, Value: v, Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	return s.csrfMAC(v)
 }
 
 // validCSRF reports whether token is the form token of r's CSRF cookie.
 func (s *server) validCSRF(r *http.Request, token string) bool {
-	c, err := r.Cookie(csrfCookie)
+	c, err := r.Cookie(s.csrfName)
 	if err != nil || !validCSRFCookie(c.Value) || token == "" {
 		return false
 	}

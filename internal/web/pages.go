@@ -123,7 +123,7 @@ func (s *server) page(h pageHandler) http.Handler {
 				return
 			}
 		}
-		if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if c, err := r.Cookie(s.sessionName); err == nil && c.Value != "" {
 			sess, ident, err := s.svc.Authenticate(r.Context(), c.Value, pr.client)
 			switch {
 			case err == nil:

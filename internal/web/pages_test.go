@@ -458,7 +458,7 @@ func TestRegistration(t *testing.T) {
 
 		b.post(t, path, url.Values{"first_name": {"Robert"}, "last_name": {"Builder"}, "password": {newPassword}, "confirm": {newPassword}}).
 			redirects(t, "/")
-		b.get(t, "/").want(t, http.StatusOK).has(t, "bob@acme.example.com", "<th scope=\"row\">Acme</th>", "Support", "Active")
+		b.get(t, "/").want(t, http.StatusOK).has(t, "bob@acme.example.com", "<th scope=\"row\">Acme<span", "Support", "Active")
 		u, err := e.svc.User(e.ctx, roster.OperatorActor(), acct, inv.user.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -570,7 +570,7 @@ func TestAcceptInvitationWithExistingIdentity(t *testing.T) {
 			t.Fatalf("after a wrong password the invitation is %s, want valid", got)
 		}
 		b.post(t, path, url.Values{"password": {adminPassword}}).redirects(t, "/")
-		b.get(t, "/").want(t, http.StatusOK).has(t, `<th scope="row">Acme</th>`, `<th scope="row">Beta</th>`)
+		b.get(t, "/").want(t, http.StatusOK).has(t, `<th scope="row">Acme<span`, `<th scope="row">Beta<span`)
 		b.get(t, path).want(t, http.StatusGone).has(t, "This invitation was already used")
 
 		// Already signed in as the invited identity: one button.
@@ -583,7 +583,7 @@ func TestAcceptInvitationWithExistingIdentity(t *testing.T) {
 		if b.sessionCookie() != cookie {
 			t.Errorf("accepting while signed in replaced the session")
 		}
-		b.get(t, "/").want(t, http.StatusOK).has(t, `<th scope="row">Gamma</th>`)
+		b.get(t, "/").want(t, http.StatusOK).has(t, `<th scope="row">Gamma<span`)
 
 		// Signed in as someone else: the page says who and signs them out
 		// here on success.
@@ -596,7 +596,7 @@ func TestAcceptInvitationWithExistingIdentity(t *testing.T) {
 		c.signIn(t, "otto@delta.example.com", newPassword)
 		c.get(t, path).want(t, http.StatusOK).has(t, "This browser is signed in as otto@delta.example.com", `name="password"`)
 		c.post(t, path, url.Values{"password": {adminPassword}}).redirects(t, "/")
-		c.get(t, "/").want(t, http.StatusOK).has(t, "Signed in as <strong>"+adminEmail+"</strong>", `<th scope="row">Delta</th>`)
+		c.get(t, "/").want(t, http.StatusOK).has(t, "Signed in as <strong>"+adminEmail+"</strong>", `<th scope="row">Delta<span`)
 	})
 }
 
@@ -789,6 +789,7 @@ func TestForgotPassword(t *testing.T) {
 				t.Errorf("forgot-password for %s (%s) answered\n%s\nbut %s answered\n%s", tc.email, tc.name, got, cases[0].name, first)
 			}
 		}
+		e.svc.Drain() // the reset emails are written after the answer
 		if n := e.countMail(t, roster.MailPasswordReset, active); n != 1 {
 			t.Errorf("%d reset emails to the active user, want 1", n)
 		}
@@ -806,6 +807,7 @@ func (e *pageEnv) mustResetLink(t *testing.T, email string) string {
 	if err := e.svc.RequestPasswordReset(e.ctx, email, roster.Client{IP: "192.0.2.77"}); err != nil {
 		t.Fatal(err)
 	}
+	e.svc.Drain()
 	m := e.newestMail(t, roster.MailPasswordReset, email, "")
 	err := e.store.Update(e.ctx, func(tx roster.Tx) error { return tx.MarkPasswordResetSent(e.ctx, m.Ref, e.clock.Now()) })
 	if err != nil {
@@ -985,11 +987,21 @@ func TestAPIWithSessionCookie(t *testing.T) {
 			if body != "" {
 				req.Header.Set("Content-Type", "application/json")
 			}
+			if method != "GET" {
+				req.Header.Set("X-CSRF-Token", b.csrf)
+			}
 			return b.do(t, req)
 		}
 		api("GET", usersPath(acct), "").want(t, http.StatusUnauthorized)
 
 		b.signIn(t, adminEmail, adminPassword)
+		b.get(t, "/") // the page's csrf value, new since the sign-in
+		// A change needs the CSRF token as well as the cookie.
+		req, _ := http.NewRequest("POST", e.srv.URL+usersPath(acct), strings.NewReader(`{"first_name": "Carl", "last_name": "Cookie", "email": "carl@acme.example.com", "roles": ["support"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		b.do(t, req).want(t, http.StatusForbidden).has(t, "X-CSRF-Token")
+		req.Header.Set("X-CSRF-Token", "not-the-token")
+		b.do(t, req).want(t, http.StatusForbidden)
 		api("GET", usersPath(acct), "").want(t, http.StatusOK).has(t, adminEmail)
 		api("GET", "/api/v1/roles", "").want(t, http.StatusOK)
 		api("POST", usersPath(acct), `{"first_name": "Carl", "last_name": "Cookie", "email": "carl@acme.example.com", "roles": ["support"]}`).
@@ -999,7 +1011,7 @@ func TestAPIWithSessionCookie(t *testing.T) {
 			t.Errorf("API error with a cookie has Content-Type %q, want problem+json", ct)
 		}
 		// A bearer key wins over the cookie.
-		req, _ := http.NewRequest("GET", e.srv.URL+usersPath(acct), nil)
+		req, _ = http.NewRequest("GET", e.srv.URL+usersPath(acct), nil)
 		req.Header.Set("Authorization", "Bearer not-a-key")
 		b.do(t, req).want(t, http.StatusUnauthorized)
 
@@ -1091,8 +1103,11 @@ func TestSecureCookies(t *testing.T) {
 			req.AddCookie(&http.Cookie{Name: name, Value: value})
 		}
 		p = b.do(t, req).redirects(t, "/")
-		if set := p.header.Get("Set-Cookie"); !strings.HasPrefix(set, sessionCookie+"=") || !strings.Contains(set, "Secure") {
-			t.Errorf("session Set-Cookie over https = %q, want Secure", set)
+		if set := p.header.Get("Set-Cookie"); !strings.HasPrefix(set, "__Host-"+sessionCookie+"=") || !strings.Contains(set, "Secure") {
+			t.Errorf("session Set-Cookie over https = %q, want __Host-%s, Secure", set, sessionCookie)
+		}
+		if h := p.header.Get("Strict-Transport-Security"); h != "max-age=31536000" {
+			t.Errorf("Strict-Transport-Security over https = %q", h)
 		}
 	})
 }

@@ -12,7 +12,12 @@ import (
 // when an embedded template does not parse, which no build can ship.
 func NewServer(logger *slog.Logger, svc *roster.Service, opts Options) http.Handler {
 	s := &server{logger: logger, svc: svc, opts: opts, mux: http.NewServeMux(), pages: mustParsePages(),
-		secure: opts.PublicURL != nil && opts.PublicURL.Scheme == "https"}
+		secure: opts.PublicURL != nil && opts.PublicURL.Scheme == "https", sessionName: sessionCookie, csrfName: csrfCookie}
+	if s.secure {
+		// __Host- cookies are refused by browsers unless Secure, with Path=/
+		// and no Domain: a sibling subdomain cannot plant one.
+		s.sessionName, s.csrfName = "__Host-"+sessionCookie, "__Host-"+csrfCookie
+	}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.endpoint(rt))
 	}
@@ -22,7 +27,19 @@ func NewServer(logger *slog.Logger, svc *roster.Service, opts Options) http.Hand
 	s.mux.HandleFunc("GET /static/roster.css", s.stylesheet)
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
-	return s.logRequests(s.recoverPanics(cop.Handler(http.HandlerFunc(s.dispatch))))
+	h := s.logRequests(s.recoverPanics(cop.Handler(http.HandlerFunc(s.dispatch))))
+	if s.secure {
+		return hsts(h)
+	}
+	return h
+}
+
+// hsts tells browsers to reach this server over HTTPS only, for a year.
+func hsts(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // route is one endpoint: its ServeMux pattern, whether it needs an

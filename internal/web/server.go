@@ -44,6 +44,8 @@ type server struct {
 	mux    *http.ServeMux
 	pages  *pageSet
 	secure bool // cookies carry Secure
+
+	sessionName, csrfName string // the cookie names: __Host- prefixed when secure
 }
 
 // handler is the one shape of every endpoint: parse and validate the input,
@@ -56,7 +58,7 @@ type handler func(w http.ResponseWriter, r *http.Request, caller *roster.Actor) 
 func (s *server) endpoint(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var caller *roster.Actor
-		if rt.auth && r.Header.Get("Authorization") == "" && hasCookie(r, sessionCookie) {
+		if rt.auth && r.Header.Get("Authorization") == "" && hasCookie(r, s.sessionName) {
 			a, err := s.cookieActor(r)
 			if err != nil {
 				s.problem(w, r, err)
@@ -100,7 +102,7 @@ func (s *server) authenticate(r *http.Request) (*roster.Actor, error) {
 // account, the identity's user there; elsewhere (the role catalogue) the
 // identity without an account, which no account-scoped check lets through.
 func (s *server) cookieActor(r *http.Request) (*roster.Actor, error) {
-	c, _ := r.Cookie(sessionCookie)
+	c, _ := r.Cookie(s.sessionName)
 	client := s.client(r)
 	_, ident, err := s.svc.Authenticate(r.Context(), c.Value, client)
 	if err != nil {
@@ -108,6 +110,17 @@ func (s *server) cookieActor(r *http.Request) (*roster.Actor, error) {
 			return nil, roster.Errorf(roster.CodeUnauthorized, "Your session has ended; sign in again, or send an API key as Authorization: Bearer <key>.")
 		}
 		return nil, err
+	}
+	// A browser's unsafe request must also carry the CSRF token of its
+	// pages: SameSite and the cross-origin check stop other sites already,
+	// and the token holds even where a browser sends neither Origin nor
+	// Sec-Fetch-Site.
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		if !s.validCSRF(r, r.Header.Get(csrfHeader)) {
+			return nil, roster.Errorf(roster.CodeForbidden, "A change made with the session cookie needs the %s header: the csrf value of any Roster page's forms.", csrfHeader)
+		}
 	}
 	if id := r.PathValue("account_id"); id != "" {
 		return s.svc.ActorFor(r.Context(), ident, id, client)

@@ -1,0 +1,374 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestFormInputs(t *testing.T) {
+	page := `<!doctype html><form method="post" action="/sign-in">
+<input type="hidden" name="csrf" value="a&#43;b_c-d&amp;e">
+<INPUT TYPE=hidden NAME=next VALUE=/sessions>
+<input value='x y' name='single' type="text">
+<input type="email" name="email" id="email" autocomplete="email" required>
+<input type="submit" value="Go">
+<input name="" value="nameless">
+<input type="hidden" name="dup" value="1"><input type="hidden" name="dup" value="2">
+<textarea name="notinput">t</textarea>
+</form>`
+	got := formInputs([]byte(page))
+	want := map[string]string{"csrf": "a+b_c-d&e", "next": "/sessions", "single": "x y", "email": "", "dup": "2"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("formInputs = %v, want %v", got, want)
+	}
+	if got := formInputs([]byte("no form here")); len(got) != 0 {
+		t.Errorf("formInputs(no form) = %v, want nothing", got)
+	}
+}
+
+func TestSeedIdentities(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"roster dev seed", `{"accounts":[{"id":"a1","admin_email":"admin@acct1.example","api_key":"rst_1"},
+			{"id":"a2","admin_email":"admin@acct2.example","api_key":"rst_2"}],"admin_password":"pw","users_loaded":20}`,
+			"[{admin@acct1.example pw} {admin@acct2.example pw}]"},
+		{"own passwords", `[{"admin_email":"a@x.example","admin_password":"p1"},{"admin_email":"b@x.example","admin_password":"p2"}]`,
+			"[{a@x.example p1} {b@x.example p2}]"},
+		{"no password", `{"accounts":[{"admin_email":"a@x.example"}]}`, "[]"},
+		{"not json", `seeding...`, "[]"},
+	}
+	for _, tt := range tests {
+		if got := fmt.Sprint(seedIdentities([]byte(tt.in))); got != tt.want {
+			t.Errorf("%s: seedIdentities = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestArrivals(t *testing.T) {
+	a := newArrivals(100, 2*time.Second, 1000)
+	if a.n != 200 || a.due(0) != 0 || a.due(3) != 30*time.Millisecond || a.due(199) != 1990*time.Millisecond {
+		t.Errorf("newArrivals(100/s, 2s) = %d arrivals, due(3) %v, due(199) %v; want 200, 30ms, 1.99s", a.n, a.due(3), a.due(199))
+	}
+	if a := newArrivals(900, 10*time.Second, 5000); a.n != 5000 {
+		t.Errorf("newArrivals capped at 5000 = %d arrivals", a.n)
+	}
+	if a := newArrivals(0, time.Second, 10); a.n != 0 {
+		t.Errorf("newArrivals(0/s) = %d arrivals, want 0", a.n)
+	}
+	if a := newArrivals(3, 500*time.Millisecond, 10); a.n != 2 || a.due(1) != 333333333 {
+		t.Errorf("newArrivals(3/s, 0.5s) = %d arrivals, due(1) %v; want 2 (1.5 rounded), 333.333333ms", a.n, a.due(1))
+	}
+}
+
+// fakeSignIn is a stand-in for the sign-in pages: a CSRF cookie and form
+// token, 303 with a session cookie for the right password, 401 otherwise,
+// and 429 with Retry-After for the email busy@x.example.
+type fakeSignIn struct {
+	password string
+	signed   atomic.Int64
+	// hold, when set, is waited on before a POST is answered.
+	hold chan struct{}
+	got  chan struct{}
+}
+
+func (f *fakeSignIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/readyz":
+	case r.URL.Path == "/sign-in" && r.Method == "GET":
+		n := f.signed.Add(0)
+		cookie := fmt.Sprintf("c%d", n)
+		http.SetCookie(w, &http.Cookie{Name: csrfCookieName, Value: cookie, Path: "/", HttpOnly: true})
+		fmt.Fprintf(w, `<form method="post"><input type="hidden" name="csrf" value="%s"><input name="email" type="email"></form>`,
+			html.EscapeString("tok&"+cookie))
+	case r.URL.Path == "/sign-in" && r.Method == "POST":
+		if f.got != nil {
+			f.got <- struct{}{}
+		}
+		if f.hold != nil {
+			<-f.hold
+		}
+		c, err := r.Cookie(csrfCookieName)
+		if err != nil || r.PostFormValue("csrf") != "tok&"+c.Value || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+			http.Error(w, "bad csrf", http.StatusForbidden)
+			return
+		}
+		if _, err := r.Cookie(sessionCookieName); err == nil {
+			http.Error(w, "a session cookie was sent", http.StatusBadRequest)
+			return
+		}
+		switch {
+		case r.PostFormValue("email") == "busy@x.example":
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "busy", http.StatusTooManyRequests)
+		case r.PostFormValue("password") == f.password:
+			f.signed.Add(1)
+			http.SetCookie(w, &http.Cookie{Name: sessionCookieName, Value: "s", Path: "/", MaxAge: 3600})
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+		default:
+			http.Error(w, "no", http.StatusUnauthorized)
+		}
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func TestFetchCSRFAndPost(t *testing.T) {
+	f := &fakeSignIn{password: "pw"}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	client := newSignInClient(1, 5*time.Second)
+	ctx := context.Background()
+	pair, err := fetchCSRF(ctx, client, srv.URL)
+	if err != nil || pair.Cookie != "c0" || pair.Token != "tok&c0" {
+		t.Fatalf("fetchCSRF = %+v, %v; want cookie c0, token tok&c0", pair, err)
+	}
+	tests := []struct {
+		pair          csrfPair
+		id            identity
+		status        int
+		session, busy bool
+	}{
+		{pair, identity{"a@x.example", "pw"}, 303, true, false},
+		{pair, identity{"a@x.example", "wrong"}, 401, false, false},
+		{csrfPair{pair.Cookie, "forged"}, identity{"a@x.example", "pw"}, 403, false, false},
+		{pair, identity{"busy@x.example", "pw"}, 429, false, true},
+	}
+	for _, tt := range tests {
+		a := postSignIn(ctx, client, srv.URL, tt.pair, tt.id)
+		if a.Status != tt.status || a.Session != tt.session || a.RetryAfter != tt.busy || a.Timeout || a.Latency <= 0 {
+			t.Errorf("postSignIn(%+v, %s/%s) = %+v; want status %d, session %t, Retry-After %t",
+				tt.pair, tt.id.Email, tt.id.Password, a, tt.status, tt.session, tt.busy)
+		}
+	}
+	if _, err := fetchCSRF(ctx, client, srv.URL+"/nowhere"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("fetchCSRF of a missing page = %v, want an error naming 404", err)
+	}
+}
+
+func TestTally(t *testing.T) {
+	var a, b tally
+	a.add(signInAnswer{Status: 303, Session: true, Latency: 3})
+	a.add(signInAnswer{Status: 303, Latency: 4})
+	a.add(signInAnswer{Status: 429, RetryAfter: true, Latency: 1, Reason: "hashing queue full"})
+	b.add(signInAnswer{Status: 429, Latency: 2, Reason: "hashing queue full"})
+	b.add(signInAnswer{Timeout: true, Err: "timeout", Latency: 10})
+	b.add(signInAnswer{Status: 500, Latency: 5})
+	a.merge(&b)
+	want := map[string]int{"303 without session cookie": 1, "429": 2, "no answer": 1, "500": 1}
+	if a.Requests != 6 || a.Signed != 1 || a.Timeouts != 1 || a.NoRetryAfter != 1 || fmt.Sprint(a.ByStatus) != fmt.Sprint(want) ||
+		len(a.busyLatencies) != 2 || len(a.okLatencies) != 1 || len(a.allLatencies) != 6 || len(a.ErrorSamples) != 2 || a.Refusals["hashing queue full"] != 2 {
+		t.Errorf("tally = %+v; want 6 requests, 1 signed in, 1 timeout, 1 429 without Retry-After, by status %v", a, want)
+	}
+	if got := statusList(a.ByStatus); got != "429 × 2, 303 without session cookie × 1, 500 × 1, no answer × 1" {
+		t.Errorf("statusList = %q", got)
+	}
+}
+
+func TestFloodCountsAnswers(t *testing.T) {
+	f := &fakeSignIn{password: "pw"}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	client := newSignInClient(100, 5*time.Second)
+	ctx := context.Background()
+	pair, err := fetchCSRF(ctx, client, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []identity{{"a@x.example", "pw"}, {"busy@x.example", "pw"}}
+	r := flood(ctx, clientPool{client}, srv.URL, []csrfPair{pair}, ids, floodOptions{rate: 2000, duration: 50 * time.Millisecond, maxRequests: 1000, maxInflight: 1000})
+	if r.Scheduled != 100 || r.Sent != 100 || r.NotSent != 0 || r.Tally.Requests != 100 || r.Tally.Signed != 50 ||
+		r.Tally.ByStatus["429"] != 50 || r.Busy.N != 50 || r.Signed.N != 50 || r.Tally.NoRetryAfter != 0 {
+		t.Errorf("flood = %+v; want 100 scheduled and sent, 50 signed in, 50 refused with 429", r)
+	}
+}
+
+func TestFloodInflightCap(t *testing.T) {
+	f := &fakeSignIn{password: "pw", hold: make(chan struct{}), got: make(chan struct{}, 100)}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	client := newSignInClient(10, 5*time.Second)
+	ctx := context.Background()
+	pair, err := fetchCSRF(ctx, client, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paced := make(chan struct{})
+	done := make(chan *floodResult)
+	go func() {
+		done <- flood(ctx, clientPool{client}, srv.URL, []csrfPair{pair}, []identity{{"a@x.example", "pw"}},
+			floodOptions{rate: 1000, duration: 20 * time.Millisecond, maxRequests: 1000, maxInflight: 3, paced: paced})
+	}()
+	// Every arrival is started or dropped while the first three are held.
+	<-paced
+	close(f.hold)
+	r := <-done
+	if r.Scheduled != 20 || r.Sent != 3 || r.NotSent != 17 || r.MaxInflight != 3 || r.Tally.Signed != 3 {
+		t.Errorf("flood with 3 open at most = %+v; want 20 scheduled, 3 sent and signed in, 17 not sent", r)
+	}
+}
+
+func TestRunSignInAgainstFake(t *testing.T) {
+	f := &fakeSignIn{password: "roster-dev-password"}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	seed := t.TempDir() + "/seed.json"
+	if err := os.WriteFile(seed, []byte(`{"accounts":[{"id":"a1","admin_email":"admin@acct1.example"},{"id":"a2","admin_email":"admin@acct2.example"}],"admin_password":"roster-dev-password"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jsonOut := t.TempDir() + "/out.json"
+	var out, errOut bytes.Buffer
+	args := []string{"--sign-in", "--url", srv.URL, "--seed-json", seed, "--server-pid", strconv.Itoa(os.Getpid()),
+		"--sign-in-concurrency", "2,4", "--requests", "40", "--duration", "10s", "--hash-duration", "100ms",
+		"--flood-factor", "2", "--flood-duration", "100ms", "--json", jsonOut}
+	if err := run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatalf("run = %v\nstderr:\n%s", err, errOut.String())
+	}
+	b, err := os.ReadFile(jsonOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Identities int          `json:"identities"`
+		Hashes     []*hashLimit `json:"hash_limits"`
+		Runs       []struct {
+			Concurrency int      `json:"concurrency"`
+			Answers     tally    `json:"answers"`
+			Overhead    *float64 `json:"server_cpu_ms_besides_the_hash"`
+			HashLimit   float64  `json:"hash_limit_per_s"`
+		} `json:"closed_loop"`
+		Flood   *floodResult `json:"flood"`
+		Targets []target     `json:"targets"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("decoding %s: %v", b, err)
+	}
+	if rep.Identities != 2 || len(rep.Hashes) != 3 {
+		t.Fatalf("report: %d identities, %d hash limits; want 2 identities and 3 hash limits (before each run, at the end)", rep.Identities, len(rep.Hashes))
+	}
+	for i, h := range rep.Hashes {
+		if h.Hashes < 1 || h.PerSecond <= 0 || h.When == "" {
+			t.Errorf("hash limit %d = %+v; want a measured one, labelled", i, h)
+		}
+	}
+	if len(rep.Runs) != 2 || rep.Runs[0].Concurrency != 2 || rep.Runs[1].Concurrency != 4 {
+		t.Fatalf("closed-loop runs = %+v, want concurrency 2 and 4", rep.Runs)
+	}
+	for i, r := range rep.Runs {
+		if r.HashLimit != rep.Hashes[i].PerSecond {
+			t.Errorf("concurrency %d compared with %v hashes/s, want the limit measured right before it, %v", r.Concurrency, r.HashLimit, rep.Hashes[i].PerSecond)
+		}
+		if r.Answers.Requests != 40 || r.Answers.Signed != 40 || r.Answers.Timeouts != 0 || r.Overhead == nil {
+			t.Errorf("concurrency %d: %+v, overhead %v; want 40 sign-ins, all signed in, with the server's CPU", r.Concurrency, r.Answers, r.Overhead)
+		}
+	}
+	if rep.Flood == nil || rep.Flood.Sent < 1 || rep.Flood.Tally.Signed != rep.Flood.Sent || rep.Flood.PeakRSSMB == nil || rep.Flood.GrowthMB == nil {
+		t.Errorf("flood = %+v; want every request signed in, with the server's memory", rep.Flood)
+	}
+	// 2 closed-loop runs × (throughput, no stall, overhead) + flood × (429s, memory).
+	if len(rep.Targets) != 8 {
+		t.Errorf("%d targets checked, want 8: %+v", len(rep.Targets), rep.Targets)
+	}
+	// The fake answers no 429, so "refused fast" cannot be met.
+	if tg := rep.Targets[6]; !strings.Contains(tg.What, "refused fast") || tg.Met {
+		t.Errorf("target %+v: want the flood's refusal target, not met without any 429", tg)
+	}
+	for _, s := range []string{"hash limit", "flood:", "targets (issue 3)", "MISSED"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("table output lacks %q:\n%s", s, out.String())
+		}
+	}
+}
+
+func TestSignInFlagErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sign-in"}, "--seed-json"},
+		{[]string{"--sign-in", "--sign-in-email", "a@x.example"}, "together"},
+		{[]string{"--sign-in", "--seed-json", "x", "--sign-in-concurrency", "16,zero"}, `"zero" is not a number`},
+		{[]string{"--sign-in", "--seed-json", "x", "--sign-in-concurrency", ","}, "at least one"},
+		{[]string{"--sign-in", "--seed-json", "x", "--flood-max-inflight", "0"}, "must be positive"},
+		{[]string{"--sign-in", "--seed-json", "x", "--hash-duration", "0s"}, "must be positive"},
+		{[]string{"--sign-in", "--seed-json", "/nonexistent/seed.json"}, "no such file"},
+		{[]string{"--sign-in", "--url", "http://10.0.0.1:8080", "--seed-json", "x"}, "not a loopback address"},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), tt.args, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+func TestPageTextAndRefusalReason(t *testing.T) {
+	page := `<!doctype html><html><head><title>Too many</title><style>p{}</style></head><body><header>Roster</header>
+<main><h1>Too many attempts</h1><p>Roster is busy signing people in; try again in 1 seconds.</p><p>You can try again in a second.</p></main></body></html>`
+	text := pageText([]byte(page), 300)
+	if want := "Roster Too many attempts Roster is busy signing people in; try again in 1 seconds. You can try again in a second."; text != want {
+		t.Errorf("pageText = %q, want %q", text, want)
+	}
+	if got := pageText([]byte("<p>abcdef</p>"), 3); got != "abc" {
+		t.Errorf("pageText cut at 3 = %q", got)
+	}
+	tests := map[string]string{
+		text: "hashing queue full",
+		"Too many attempts from your network; try again in 4 seconds.":           "client IP throttled",
+		"Too many failed attempts for this email; try again in 8 seconds.":       "email throttled",
+		"Other sign-ins for this email are in progress; try again in 1 seconds.": "other sign-ins for the email in progress",
+		"Slow down.": "other",
+	}
+	for in, want := range tests {
+		if got := refusalReason(in); got != want {
+			t.Errorf("refusalReason(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestClientPoolSourceAddresses(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := strings.Cut(r.RemoteAddr, ":")
+		mu.Lock()
+		seen[host] = true
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	pool := newClientPool(3, 2, 5*time.Second)
+	for i := range 6 {
+		resp, err := pool.get(i).Get(srv.URL)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		resp.Body.Close()
+	}
+	if fmt.Sprint(seen) != "map[127.1.0.1:true 127.1.0.2:true 127.1.0.3:true]" {
+		t.Errorf("the server saw requests from %v, want 127.1.0.1, .2 and .3", seen)
+	}
+	if got := sourceAddr(65535).String(); got != "127.2.0.0" {
+		t.Errorf("sourceAddr(65535) = %s, want 127.2.0.0", got)
+	}
+	if err := checkSourceIPs("http://[::1]:8080", 4); err == nil {
+		t.Errorf("checkSourceIPs accepted an IPv6 target")
+	}
+	if err := checkSourceIPs("http://[::1]:8080", 0); err != nil {
+		t.Errorf("checkSourceIPs(IPv6, 0) = %v, want nil", err)
+	}
+}
