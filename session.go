@@ -208,13 +208,17 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	if err != nil {
 		return nil, err
 	}
-	if ok {
-		ok, err = s.store.CanSignIn(ctx, ident.ID, now)
-		if err != nil {
-			return nil, err
-		}
+	// Asked whatever the password and whether the email exists, so that
+	// every failure makes the same queries.
+	id := s.nobody
+	if ident != nil {
+		id = ident.ID
 	}
-	if !ok {
+	can, err := s.store.CanSignIn(ctx, id, now)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !can {
 		return nil, unauthorizedSignIn()
 	}
 	var in *SignedIn

@@ -21,8 +21,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/crypto/argon2"
-
 	"roster"
 )
 
@@ -74,6 +72,7 @@ var ErrTooLong = errors.New("password: longer than the maximum length")
 type Hasher struct {
 	params  Params
 	sem     chan struct{}
+	buffers chan *buffer // one per slot: the memory a hash fills, reused
 	queue   int64        // most callers that may wait for a slot
 	waiting atomic.Int64 // callers waiting or hashing
 }
@@ -95,7 +94,7 @@ func NewHasher(p Params, concurrency, queue int) *Hasher {
 	if queue < 1 {
 		queue = 64 * concurrency
 	}
-	return &Hasher{params: p, sem: make(chan struct{}, concurrency), queue: int64(concurrency + queue)}
+	return &Hasher{params: p, sem: make(chan struct{}, concurrency), buffers: newBuffers(p, concurrency), queue: int64(concurrency + queue)}
 }
 
 // Check applies the password policy; see Check.
@@ -230,7 +229,7 @@ func (h *Hasher) hash(ctx context.Context, pw string, admitted bool) (string, er
 	if err := h.acquire(ctx, admitted); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(Normalize(pw)), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	key := h.argon2id([]byte(Normalize(pw)), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	h.release()
 	return encode(hash{memory: p.Memory, time: p.Time, threads: p.Threads, salt: salt, key: key}), nil
 }
@@ -255,7 +254,7 @@ func (h *Hasher) verify(ctx context.Context, pw, encoded string, admitted bool) 
 	if err := h.acquire(ctx, admitted); err != nil {
 		return false, err
 	}
-	key := argon2.IDKey([]byte(Normalize(pw)), d.salt, d.time, d.memory, d.threads, uint32(len(d.key)))
+	key := h.argon2id([]byte(Normalize(pw)), d.salt, d.time, d.memory, d.threads, uint32(len(d.key)))
 	h.release()
 	return subtle.ConstantTimeCompare(key, d.key) == 1, nil
 }
@@ -270,14 +269,14 @@ var b64 = base64.RawStdEncoding
 
 func encode(h hash) string {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, h.memory, h.time, h.threads, b64.EncodeToString(h.salt), b64.EncodeToString(h.key))
+		argon2Version, h.memory, h.time, h.threads, b64.EncodeToString(h.salt), b64.EncodeToString(h.key))
 }
 
 func decode(s string) (hash, error) {
 	var h hash
 	parts := strings.Split(s, "$")
 	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, key
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2Version) {
 		return h, ErrMalformed
 	}
 	var seen [3]bool
