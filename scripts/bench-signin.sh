@@ -40,122 +40,51 @@
 #                   "GOMEMLIMIT=48MiB GOGC=50", to try runtime settings
 set -euo pipefail
 
-die() { echo "bench-signin.sh: $*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=lib/bench-common.sh
+. "$(dirname "$0")/lib/bench-common.sh"
 
-store=${1:-}
-case $store in
-sqlite | postgres) ;;
-*) die "usage: scripts/bench-signin.sh sqlite|postgres" ;;
-esac
-
-root=$(cd "$(dirname "$0")/.." && pwd)
-dir=${BENCH_DIR:-${TMPDIR:-/tmp}/roster-bench-signin-$store}
+bench_init "${1:-}" "${TMPDIR:-/tmp}/roster-bench-signin-${1:-}" 18081 roster_bench_signin
 accounts=${BENCH_ACCOUNTS:-64}
 users=${BENCH_USERS:-10}
 requests=${BENCH_REQUESTS:-20000}
 duration=${BENCH_DURATION:-10s}
-port=${BENCH_PORT:-18081}
-pg=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
-db=roster_bench_signin
-url=http://127.0.0.1:$port
+# shellcheck disable=SC2206 # BENCH_SERVER_ENV is a list of NAME=value
+server_env=(${BENCH_SERVER_ENV:-})
 
-if [ "$store" = postgres ]; then
-	pg_host=$(sed -E 's#^postgres(ql)?://([^@/]*@)?(\[[^]]*\]|[^:/?]*).*#\3#' <<<"$pg")
-	case $pg_host in
-	127.* | localhost | "[::1]") ;;
-	*) die "BENCH_PG_URL must name a loopback PostgreSQL server, not $pg_host" ;;
-	esac
-	command -v psql >/dev/null || die "psql is needed to create the $db database"
-fi
-
-mkdir -p "$dir/bin"
-bin=$dir/bin
-cd "$root"
-
-echo "== build"
-go build -o "$bin/roster" ./cmd/roster
-go build -o "$bin/roster-load" ./cmd/roster-load
+bench_build
 
 echo "== fresh $store store"
-rm -rf "$dir/data"
-case $store in
-sqlite) store_args=(--data-dir "$dir/data") ;;
-postgres)
-	timeout 60 psql "$pg/postgres" -v ON_ERROR_STOP=1 -q \
-		-c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
-	# The data directory only holds the generated server secret here.
-	store_args=(--data-dir "$dir/data" --database-url "$pg/$db?sslmode=disable")
-	;;
-esac
+bench_fresh_store
 
-if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-	die "something already listens on 127.0.0.1:$port; set BENCH_PORT to a free port"
-fi
-
-pid=
-stop_server() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		# Give a graceful shutdown 10 s, then end it.
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	pid=
-}
-trap stop_server EXIT
+bench_check_port
+trap bench_stop_server EXIT
 
 echo "== seed: $accounts accounts of $users users and an Admin"
-seed_cmd=("$bin/roster" dev seed --accounts "$accounts" --users-per-account "$users" --seed 1 "${store_args[@]}")
-echo "\$ ${seed_cmd[*]} > $dir/seed.json"
-timeout 600 "${seed_cmd[@]}" >"$dir/seed.json"
+bench_seed 600
 
 echo "== start"
 : >"$dir/server.log"
-# shellcheck disable=SC2206 # BENCH_SERVER_ENV is a list of NAME=value
-server_env=(${BENCH_SERVER_ENV:-})
 [ ${#server_env[@]} = 0 ] || echo "server environment: ${server_env[*]}"
-t0=$(date +%s%N)
-env "${server_env[@]}" "$bin/roster" serve --addr "127.0.0.1:$port" "${store_args[@]}" >>"$dir/server.log" 2>&1 &
-pid=$!
-if ! startup=$("$bin/roster-load" --wait-ready --url "$url" --since-ns "$t0" --server-pid "$pid" --idle 2s); then
-	tail -n 20 "$dir/server.log" >&2
-	die "the server did not become ready; its log is $dir/server.log"
-fi
+bench_start_server 2s
+startup=$ready_line
 echo "$startup"
 
 echo "== sign-in benchmark (server pid $pid)"
 load_cmd=("$bin/roster-load" --sign-in --url "$url" --seed-json "$dir/seed.json" --server-pid "$pid"
 	--sign-in-concurrency 16,64 --requests "$requests" --duration "$duration" --timeout 10s
 	--hash-duration 5s --flood-factor 10 --flood-duration 10s --source-ips 1024 --json "$dir/results.json")
-if [ "$store" = postgres ]; then
-	# The backends' CPU time counts too, when the postmaster is local and readable.
-	pgdata=$(psql "$pg/postgres" -tAc 'SHOW data_directory' 2>/dev/null || true)
-	postmaster=$(head -n 1 "$pgdata/postmaster.pid" 2>/dev/null || true)
-	if [ -n "$postmaster" ] && [ -r "/proc/$postmaster/stat" ]; then
-		load_cmd+=(--pg-postmaster "$postmaster" --pg-database "$db")
-	else
-		echo "note: cannot find the PostgreSQL postmaster's process; the database's CPU time is not reported"
-	fi
-fi
-# shellcheck disable=SC2206 # BENCH_LOAD_ARGS is a list of flags
-load_cmd+=(${BENCH_LOAD_ARGS:-})
-echo "\$ ${load_cmd[*]}"
-# Other work on the machine skews the figures: record how busy it was.
-loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
-timeout 600 "${load_cmd[@]}" | tee "$dir/results.txt"
-loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)
-stop_server
+bench_run_load 600
+bench_stop_server
 
 case $store in
 sqlite) version="SQLite (modernc.org/sqlite), data dir $dir/data" ;;
-postgres) version="PostgreSQL $(psql "$pg/postgres" -tAc 'SHOW server_version'), database $db" ;;
+postgres) version="PostgreSQL $(bench_pg_version), database $db" ;;
 esac
 
 cat <<EOF
 
 == summary ($store)
-machine:  $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/^Mem:/ { print $2 }') GB RAM, $(go version | cut -d' ' -f3)
+machine:  $(bench_machine)
 store:    $version; $accounts accounts x $users users
 server environment: ${BENCH_SERVER_ENV:-(none added)}
 $startup

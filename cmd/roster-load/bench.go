@@ -65,7 +65,7 @@ func newBench(c *config, log io.Writer) *bench {
 }
 
 func (b *bench) logf(format string, args ...any) {
-	fmt.Fprintf(b.log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	logTo(b.log, format, args...)
 }
 
 // conc returns a workload's concurrency: its default or the override.
@@ -93,7 +93,7 @@ func (b *bench) get(ctx context.Context, u string, out any) error {
 
 func (b *bench) run(ctx context.Context) (*report, error) {
 	c := b.cfg
-	cpu := probes{serverPID: c.serverPID, pgPID: c.pgPID, pgDatabase: c.pgDatabase}
+	cpu := c.probes()
 	b.rep.Started = time.Now().UTC()
 	if err := b.takeSample(ctx); err != nil {
 		return nil, err

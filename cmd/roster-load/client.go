@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -55,7 +56,16 @@ func dialLoopbackOnly(network, address string, _ syscall.RawConn) error {
 // newClient returns a client whose transport keeps a warm connection for
 // every worker, never uses a proxy, and dials loopback addresses only.
 func newClient(concurrency int, timeout time.Duration) *http.Client {
+	return newClientFrom(nil, concurrency, timeout)
+}
+
+// newClientFrom is newClient dialling from the source address src, or from
+// the one the system picks when src is nil.
+func newClientFrom(src net.IP, concurrency int, timeout time.Duration) *http.Client {
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: dialLoopbackOnly}
+	if src != nil {
+		d.LocalAddr = &net.TCPAddr{IP: src}
+	}
 	t := &http.Transport{
 		Proxy:               nil,
 		DialContext:         d.DialContext,
@@ -151,15 +161,21 @@ type seedAccount struct {
 // exact shape so that it reads any reasonable seed output.
 func seedAccounts(data []byte) []seedAccount {
 	var out []seedAccount
+	eachJSONValue(data, func(v any) { walkSeed(v, &out) })
+	return out
+}
+
+// eachJSONValue calls fn with each JSON value of data in turn, up to the
+// end or to the first text that is not JSON.
+func eachJSONValue(data []byte, fn func(any)) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	for {
 		var v any
 		if err := dec.Decode(&v); err != nil {
-			break // the end, or text after the JSON
+			return
 		}
-		walkSeed(v, &out)
+		fn(v)
 	}
-	return out
 }
 
 func walkSeed(v any, out *[]seedAccount) {
@@ -191,12 +207,7 @@ func walkSeed(v any, out *[]seedAccount) {
 			*out = append(*out, a)
 			return
 		}
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			walkSeed(v[k], out)
 		}
 	}

@@ -22,7 +22,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -222,22 +221,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if c.jsonOut != "-" {
-		rep.writeTable(stdout)
-	}
-	if c.jsonOut != "" {
-		data, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		data = append(data, '\n')
-		if c.jsonOut == "-" {
-			_, err = stdout.Write(data)
-			return err
-		}
-		return os.WriteFile(c.jsonOut, data, 0o644)
-	}
-	return nil
+	return writeReport(stdout, c.jsonOut, rep)
 }
 
 // waitReady polls /readyz until it answers 200 and prints the time since the
@@ -285,6 +269,16 @@ func waitReady(ctx context.Context, c *config, stdout io.Writer) error {
 	}
 	_, err := fmt.Fprintln(stdout, line)
 	return err
+}
+
+// logTo prints a progress line, after the time of day, to w.
+func logTo(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// probes says which processes' CPU time the measurements read.
+func (c *config) probes() probes {
+	return probes{serverPID: c.serverPID, pgPID: c.pgPID, pgDatabase: c.pgDatabase}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

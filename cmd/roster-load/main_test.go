@@ -185,17 +185,16 @@ func TestSeedAccounts(t *testing.T) {
 	}
 }
 
-func TestFlagErrors(t *testing.T) {
-	tests := []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--url", "http://10.0.0.1:8080", "--key", "rst_x", "--account", "a"}, "not a loopback address"},
-		{[]string{"--key", "rst_x"}, "--seed-json"},
-		{[]string{"--key", "rst_x", "--account", "a", "--workloads", "get,fly"}, `unknown workload "fly"`},
-		{[]string{"--key", "rst_x", "--account", "a", "--requests", "0"}, "must be positive"},
-		{[]string{"--key", "rst_x", "--account", "a", "extra"}, "unexpected argument"},
-	}
+// flagError is a command line and a part of the error run must return.
+type flagError struct {
+	args []string
+	want string
+}
+
+// checkFlagErrors runs each command line and checks that it fails as it
+// should.
+func checkFlagErrors(t *testing.T, tests []flagError) {
+	t.Helper()
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), tt.args, &out, &errOut)
@@ -203,6 +202,45 @@ func TestFlagErrors(t *testing.T) {
 			t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
 		}
 	}
+}
+
+// writeSeed writes a seed JSON file for --seed-json and returns its path.
+func writeSeed(t *testing.T, content string) string {
+	t.Helper()
+	seed := t.TempDir() + "/seed.json"
+	if err := os.WriteFile(seed, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return seed
+}
+
+// runJSON runs roster-load with args and --json into a file, fails the test
+// on an error, decodes the JSON into rep and returns the table it printed.
+func runJSON(t *testing.T, rep any, args ...string) string {
+	t.Helper()
+	jsonOut := t.TempDir() + "/out.json"
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), append(args, "--json", jsonOut), &out, &errOut); err != nil {
+		t.Fatalf("run = %v\nstderr:\n%s", err, errOut.String())
+	}
+	b, err := os.ReadFile(jsonOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, rep); err != nil {
+		t.Fatalf("decoding %s: %v", b, err)
+	}
+	return out.String()
+}
+
+func TestFlagErrors(t *testing.T) {
+	checkFlagErrors(t, []flagError{
+		{[]string{"--url", "http://10.0.0.1:8080", "--key", "rst_x", "--account", "a"}, "not a loopback address"},
+		{[]string{"--key", "rst_x"}, "--seed-json"},
+		{[]string{"--key", "rst_x", "--account", "a", "--workloads", "get,fly"}, `unknown workload "fly"`},
+		{[]string{"--key", "rst_x", "--account", "a", "--requests", "0"}, "must be positive"},
+		{[]string{"--key", "rst_x", "--account", "a", "extra"}, "unexpected argument"},
+	})
 }
 
 // fakeAPI is a tiny in-memory stand-in for the users API of one account,
@@ -305,25 +343,10 @@ func TestRunAgainstFakeAPI(t *testing.T) {
 	f := newFakeAPI(1000)
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	seed := t.TempDir() + "/seed.json"
-	if err := os.WriteFile(seed, []byte(`[{"account_id":"acct","api_key":"rst_test"}]`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	jsonOut := t.TempDir() + "/out.json"
-	var out, errOut bytes.Buffer
-	args := []string{"--url", srv.URL, "--seed-json", seed, "--requests", "50", "--warmup", "5", "--duration", "5s",
-		"--deep-page", "4", "--server-pid", strconv.Itoa(os.Getpid()), "--json", jsonOut}
-	if err := run(context.Background(), args, &out, &errOut); err != nil {
-		t.Fatalf("run = %v\nstderr:\n%s", err, errOut.String())
-	}
+	seed := writeSeed(t, `[{"account_id":"acct","api_key":"rst_test"}]`)
 	var rep report
-	b, err := os.ReadFile(jsonOut)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatalf("decoding %s: %v", jsonOut, err)
-	}
+	out := runJSON(t, &rep, "--url", srv.URL, "--seed-json", seed, "--requests", "50", "--warmup", "5", "--duration", "5s",
+		"--deep-page", "4", "--server-pid", strconv.Itoa(os.Getpid()))
 	want := []string{"get", "list", "list-deep p1", "list-deep p4", "search common", "search rare", "email", "invite", "revoke"}
 	var got []string
 	for _, r := range rep.Results {
@@ -344,8 +367,8 @@ func TestRunAgainstFakeAPI(t *testing.T) {
 			t.Errorf("user %s is %s after the run, want active (revoked users are restored)", u.ID, u.Status)
 		}
 	}
-	if !strings.Contains(out.String(), "search rare") {
-		t.Errorf("table output lacks the search rare row:\n%s", out.String())
+	if !strings.Contains(out, "search rare") {
+		t.Errorf("table output lacks the search rare row:\n%s", out)
 	}
 }
 
@@ -362,16 +385,10 @@ func TestRunCountsErrors(t *testing.T) {
 	}
 
 	f.key = "rst_test"
-	jsonOut := t.TempDir() + "/out.json"
-	args = []string{"--url", srv.URL, "--account", "acct", "--key", "rst_test", "--workloads", "revoke", "--requests", "400",
-		"--json", jsonOut}
-	if err := run(context.Background(), args, &out, &errOut); err != nil {
-		t.Fatalf("run = %v", err)
-	}
 	var rep report
-	b, _ := os.ReadFile(jsonOut)
-	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Results) != 1 {
-		t.Fatalf("report %s: %v", b, err)
+	runJSON(t, &rep, "--url", srv.URL, "--account", "acct", "--key", "rst_test", "--workloads", "revoke", "--requests", "400")
+	if len(rep.Results) != 1 {
+		t.Fatalf("report %+v: want one result", rep)
 	}
 	// 299 active non-admin users: revoke stops when they run out.
 	if r := rep.Results[0]; r.Requests != 299 || r.Errors != 0 {

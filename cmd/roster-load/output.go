@@ -1,11 +1,34 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 )
+
+// writeReport prints rep as a table to stdout, unless jsonOut is "-", and
+// writes it as JSON to the file jsonOut, or to stdout when jsonOut is "-".
+func writeReport(stdout io.Writer, jsonOut string, rep interface{ writeTable(io.Writer) }) error {
+	if jsonOut != "-" {
+		rep.writeTable(stdout)
+	}
+	if jsonOut == "" {
+		return nil
+	}
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	if jsonOut == "-" {
+		_, err = stdout.Write(data)
+		return err
+	}
+	return os.WriteFile(jsonOut, data, 0o644)
+}
 
 // writeTable prints the report as an aligned table, then the notes and
 // the first error bodies of each workload.

@@ -59,6 +59,16 @@ type result struct {
 // maxErrorSamples bounds the error bodies kept per workload.
 const maxErrorSamples = 3
 
+// addSamples appends to samples as many of more as fit under
+// maxErrorSamples.
+func addSamples(samples *[]string, more ...string) {
+	for _, s := range more {
+		if len(*samples) < maxErrorSamples {
+			*samples = append(*samples, s)
+		}
+	}
+}
+
 // outcome collects what the workers of one pass saw.
 type outcome struct {
 	mu        sync.Mutex
@@ -72,11 +82,7 @@ func (o *outcome) add(lat []time.Duration, errs int, samples []string) {
 	defer o.mu.Unlock()
 	o.latencies = append(o.latencies, lat...)
 	o.errors += errs
-	for _, s := range samples {
-		if len(o.samples) < maxErrorSamples {
-			o.samples = append(o.samples, s)
-		}
-	}
+	addSamples(&o.samples, samples...)
 }
 
 // drive sends requests first..first+n-1 of w from w.Concurrency workers,
@@ -105,9 +111,7 @@ func drive(ctx context.Context, client *http.Client, w *workload, first, n int, 
 				req, err := w.Request(ctx, first+i)
 				if err != nil {
 					errs++
-					if len(samples) < maxErrorSamples {
-						samples = append(samples, err.Error())
-					}
+					addSamples(&samples, err.Error())
 					continue
 				}
 				t0 := time.Now()
@@ -119,9 +123,7 @@ func drive(ctx context.Context, client *http.Client, w *workload, first, n int, 
 						break
 					}
 					errs++
-					if len(samples) < maxErrorSamples {
-						samples = append(samples, err.Error())
-					}
+					addSamples(&samples, err.Error())
 				}
 			}
 			out.add(lat, errs, samples)
@@ -189,6 +191,45 @@ func (p probes) read() (cpuTimes, error) {
 	return t, nil
 }
 
+func (a cpuTimes) sub(b cpuTimes) cpuTimes {
+	return cpuTimes{a.server - b.server, a.db - b.db, a.self - b.self, a.machine - b.machine}
+}
+
+// usage is the CPU time each thing measured used over elapsed wall time.
+type usage struct {
+	cpuTimes
+	elapsed time.Duration
+}
+
+// cores returns d in cores: CPU seconds per second of wall time.
+func (u usage) cores(d time.Duration) float64 { return round(float64(d)/float64(u.elapsed), 2) }
+
+// otherCores returns the cores the rest of the machine used meanwhile.
+func (u usage) otherCores() float64 { return max(0, u.cores(u.machine-u.server-u.db-u.self)) }
+
+// span runs fn and returns how long it took and the CPU time used
+// meanwhile; ctx ending during fn is an error.
+func (p probes) span(ctx context.Context, fn func()) (usage, error) {
+	before, err := p.read()
+	if err != nil {
+		return usage{}, err
+	}
+	start := time.Now()
+	fn()
+	elapsed := time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return usage{}, err
+	}
+	after, err := p.read()
+	if err != nil {
+		return usage{}, err
+	}
+	return usage{after.sub(before), elapsed}, nil
+}
+
+// perMS returns d per one of n, in milliseconds.
+func perMS(d time.Duration, n int) float64 { return round(ms(d)/float64(n), 3) }
+
 // measure runs a workload's warm-up, then its timed requests, reading CPU
 // times around the timed part.
 func measure(ctx context.Context, client *http.Client, w *workload, duration time.Duration, p probes) (*result, error) {
@@ -198,34 +239,23 @@ func measure(ctx context.Context, client *http.Client, w *workload, duration tim
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	before, err := p.read()
+	var out *outcome
+	used, err := p.span(ctx, func() { out = drive(ctx, client, w, w.Warmup, w.Max, time.Now().Add(duration)) })
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	out := drive(ctx, client, w, w.Warmup, w.Max, start.Add(duration))
-	elapsed := time.Since(start)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	after, err := p.read()
-	if err != nil {
-		return nil, err
-	}
-	r := summarize(w, out, elapsed)
-	cores := func(d time.Duration) float64 { return round(float64(d)/float64(elapsed), 2) }
+	r := summarize(w, out, used.elapsed)
 	perReq := func(d time.Duration) *float64 {
 		if r.Requests == 0 {
 			return nil
 		}
-		x := round(ms(d)/float64(r.Requests), 3)
+		x := perMS(d, r.Requests)
 		return &x
 	}
-	used := cpuTimes{after.server - before.server, after.db - before.db, after.self - before.self, after.machine - before.machine}
-	r.ClientCores = cores(used.self)
-	r.OtherCores = max(0, cores(used.machine-used.server-used.db-used.self))
+	r.ClientCores = used.cores(used.self)
+	r.OtherCores = used.otherCores()
 	if p.serverPID != 0 {
-		c := cores(used.server)
+		c := used.cores(used.server)
 		r.ServerCores, r.ServerCPUPerReqMS = &c, perReq(used.server)
 		mem, err := readMemory(p.serverPID)
 		if err != nil {
@@ -235,7 +265,7 @@ func measure(ctx context.Context, client *http.Client, w *workload, duration tim
 		r.ServerRSSMB = &rss
 	}
 	if p.pgPID != 0 {
-		c := cores(used.db)
+		c := used.cores(used.db)
 		r.DBCores, r.DBCPUPerReqMS = &c, perReq(used.db)
 	}
 	return r, nil
@@ -243,26 +273,44 @@ func measure(ctx context.Context, client *http.Client, w *workload, duration tim
 
 // summarize computes throughput and latency percentiles.
 func summarize(w *workload, out *outcome, elapsed time.Duration) *result {
-	lat := out.latencies
-	slices.Sort(lat)
+	l := summarizeLatency(out.latencies)
 	r := &result{
 		Name:         w.Name,
 		Concurrency:  w.Concurrency,
-		Requests:     len(lat),
+		Requests:     l.N,
 		Errors:       out.errors,
 		ErrorSamples: out.samples,
 		Seconds:      round(elapsed.Seconds(), 2),
 		Note:         w.Note,
 	}
-	if len(lat) == 0 {
+	if l.N == 0 {
 		return r
 	}
-	r.RPS = round(float64(len(lat))/elapsed.Seconds(), 1)
-	r.P50MS = round(ms(percentile(lat, 50)), 2)
-	r.P90MS = round(ms(percentile(lat, 90)), 2)
-	r.P99MS = round(ms(percentile(lat, 99)), 2)
-	r.MaxMS = round(ms(lat[len(lat)-1]), 2)
+	r.RPS = round(float64(l.N)/elapsed.Seconds(), 1)
+	r.P50MS, r.P90MS, r.P99MS, r.MaxMS = l.P50, l.P90, l.P99, l.Max
 	return r
+}
+
+// latency is a summary of latencies in milliseconds.
+type latency struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50_ms"`
+	P90 float64 `json:"p90_ms"`
+	P99 float64 `json:"p99_ms"`
+	Max float64 `json:"max_ms"`
+}
+
+// summarizeLatency sorts d and summarizes it.
+func summarizeLatency(d []time.Duration) latency {
+	slices.Sort(d)
+	l := latency{N: len(d)}
+	if len(d) > 0 {
+		l.P50 = round(ms(percentile(d, 50)), 2)
+		l.P90 = round(ms(percentile(d, 90)), 2)
+		l.P99 = round(ms(percentile(d, 99)), 2)
+		l.Max = round(ms(d[len(d)-1]), 2)
+	}
+	return l
 }
 
 // percentile returns the nearest-rank p-th percentile of sorted durations.

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -59,14 +58,7 @@ type identity struct {
 // enclosing object's admin_password (the seed prints one for all).
 func seedIdentities(data []byte) []identity {
 	var out []identity
-	dec := json.NewDecoder(bytes.NewReader(data))
-	for {
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			break
-		}
-		walkIdentities(v, "", &out)
-	}
+	eachJSONValue(data, func(v any) { walkIdentities(v, "", &out) })
 	return out
 }
 
@@ -83,14 +75,9 @@ func walkIdentities(v any, pw string, out *[]identity) {
 		if e, ok := v["admin_email"].(string); ok && e != "" && pw != "" {
 			*out = append(*out, identity{Email: e, Password: pw})
 		}
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
 		// Accounts come in document order within their array; the keys
 		// of one object are sorted so the walk is deterministic.
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			if k != "admin_email" && k != "admin_password" {
 				walkIdentities(v[k], pw, out)
 			}
@@ -254,7 +241,12 @@ func refusalReason(text string) string {
 // following it, and keeps no cookies: each request carries only the
 // cookies its caller sets.
 func newSignInClient(conns int, timeout time.Duration) *http.Client {
-	c := newClient(conns, timeout)
+	return newSignInClientFrom(nil, conns, timeout)
+}
+
+// newSignInClientFrom is newSignInClient dialling from src (see newClientFrom).
+func newSignInClientFrom(src net.IP, conns int, timeout time.Duration) *http.Client {
+	c := newClientFrom(src, conns, timeout)
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return c
 }
@@ -281,11 +273,7 @@ func newClientPool(n, conns int, timeout time.Duration) clientPool {
 	}
 	pool := make(clientPool, n)
 	for k := range pool {
-		c := newSignInClient(conns, timeout)
-		d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: dialLoopbackOnly,
-			LocalAddr: &net.TCPAddr{IP: sourceAddr(k)}}
-		c.Transport.(*http.Transport).DialContext = d.DialContext
-		pool[k] = c
+		pool[k] = newSignInClientFrom(sourceAddr(k), conns, timeout)
 	}
 	return pool
 }
@@ -347,13 +335,7 @@ func (t *tally) add(a signInAnswer) {
 		if !a.RetryAfter {
 			t.NoRetryAfter++
 		}
-		if t.Refusals == nil {
-			t.Refusals = map[string]int{}
-		}
-		t.Refusals[a.Reason]++
-	}
-	if t.ByStatus == nil {
-		t.ByStatus = map[string]int{}
+		addCount(&t.Refusals, a.Reason, 1)
 	}
 	key := fmt.Sprint(a.Status)
 	switch {
@@ -362,15 +344,21 @@ func (t *tally) add(a signInAnswer) {
 		if a.Timeout {
 			t.Timeouts++
 		}
-		if len(t.ErrorSamples) < maxErrorSamples {
-			t.ErrorSamples = append(t.ErrorSamples, a.Err)
-		}
+		addSamples(&t.ErrorSamples, a.Err)
 	case a.Status == http.StatusSeeOther:
 		key = "303 without session cookie"
-	case a.Status != http.StatusTooManyRequests && len(t.ErrorSamples) < maxErrorSamples:
-		t.ErrorSamples = append(t.ErrorSamples, fmt.Sprintf("HTTP %d: %s", a.Status, a.Body))
+	case a.Status != http.StatusTooManyRequests:
+		addSamples(&t.ErrorSamples, fmt.Sprintf("HTTP %d: %s", a.Status, a.Body))
 	}
-	t.ByStatus[key]++
+	addCount(&t.ByStatus, key, 1)
+}
+
+// addCount adds n to (*m)[key], making the map when there is none.
+func addCount(m *map[string]int, key string, n int) {
+	if *m == nil {
+		*m = map[string]int{}
+	}
+	(*m)[key] += n
 }
 
 func (t *tally) merge(o *tally) {
@@ -379,46 +367,15 @@ func (t *tally) merge(o *tally) {
 	t.Timeouts += o.Timeouts
 	t.NoRetryAfter += o.NoRetryAfter
 	for k, n := range o.ByStatus {
-		if t.ByStatus == nil {
-			t.ByStatus = map[string]int{}
-		}
-		t.ByStatus[k] += n
+		addCount(&t.ByStatus, k, n)
 	}
 	for k, n := range o.Refusals {
-		if t.Refusals == nil {
-			t.Refusals = map[string]int{}
-		}
-		t.Refusals[k] += n
+		addCount(&t.Refusals, k, n)
 	}
-	for _, s := range o.ErrorSamples {
-		if len(t.ErrorSamples) < maxErrorSamples {
-			t.ErrorSamples = append(t.ErrorSamples, s)
-		}
-	}
+	addSamples(&t.ErrorSamples, o.ErrorSamples...)
 	t.okLatencies = append(t.okLatencies, o.okLatencies...)
 	t.busyLatencies = append(t.busyLatencies, o.busyLatencies...)
 	t.allLatencies = append(t.allLatencies, o.allLatencies...)
-}
-
-// latency is a summary of latencies in milliseconds.
-type latency struct {
-	N   int     `json:"n"`
-	P50 float64 `json:"p50_ms"`
-	P90 float64 `json:"p90_ms"`
-	P99 float64 `json:"p99_ms"`
-	Max float64 `json:"max_ms"`
-}
-
-func summarizeLatency(d []time.Duration) latency {
-	slices.Sort(d)
-	l := latency{N: len(d)}
-	if len(d) > 0 {
-		l.P50 = round(ms(percentile(d, 50)), 2)
-		l.P90 = round(ms(percentile(d, 90)), 2)
-		l.P99 = round(ms(percentile(d, 99)), 2)
-		l.Max = round(ms(d[len(d)-1]), 2)
-	}
-	return l
 }
 
 // hashLimit is what hashing alone achieves on this machine.
@@ -454,35 +411,31 @@ func measureHashLimit(ctx context.Context, goroutines int, d time.Duration, p pr
 		return nil, err
 	}
 	rss := sampleRSS(os.Getpid(), 10*time.Millisecond)
-	before, err := p.read()
-	if err != nil {
-		return nil, err
-	}
 	var (
 		count atomic.Int64
-		wg    sync.WaitGroup
 		fail  atomic.Value
 	)
-	start := time.Now()
-	deadline := start.Add(d)
-	for range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				ok, err := h.Verify(ctx, pw, encoded)
-				if err != nil || !ok {
-					fail.Store(fmt.Sprintf("verify: %v, %v", ok, err))
-					return
+	used, err := p.span(ctx, func() {
+		var wg sync.WaitGroup
+		deadline := time.Now().Add(d)
+		for range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil && time.Now().Before(deadline) {
+					ok, err := h.Verify(ctx, pw, encoded)
+					if err != nil || !ok {
+						fail.Store(fmt.Sprintf("verify: %v, %v", ok, err))
+						return
+					}
+					count.Add(1)
 				}
-				count.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+			}()
+		}
+		wg.Wait()
+	})
 	peak, rssErr := rss.finish()
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if rssErr != nil {
@@ -491,30 +444,22 @@ func measureHashLimit(ctx context.Context, goroutines int, d time.Duration, p pr
 	if f := fail.Load(); f != nil {
 		return nil, errors.New(f.(string))
 	}
-	after, err := p.read()
-	if err != nil {
-		return nil, err
-	}
 	n := int(count.Load())
 	if n == 0 {
 		return nil, fmt.Errorf("no hash finished within %s", d)
 	}
-	used := after.sub(before)
+	elapsed := used.elapsed
 	hl := &hashLimit{
 		Params:     fmt.Sprintf("argon2id m=%d KiB, t=%d, p=%d", params.Memory, params.Time, params.Threads),
 		Goroutines: goroutines, Hashes: n, Seconds: round(elapsed.Seconds(), 2),
 		PerSecond:       round(float64(n)/elapsed.Seconds(), 1),
 		WallMSPer:       round(ms(elapsed)*float64(goroutines)/float64(n), 2),
 		CPUMSPer:        round(ms(used.self)/float64(n), 2),
-		ServerCores:     round(float64(used.server)/float64(elapsed), 2),
-		OtherCores:      round(max(0, float64(used.machine-used.self-used.server-used.db)/float64(elapsed)), 2),
+		ServerCores:     used.cores(used.server),
+		OtherCores:      used.otherCores(),
 		SelfRSSBeforeMB: round(mb(mem0.RSS), 1), SelfRSSPeakMB: round(mb(peak), 1),
 	}
 	return hl, nil
-}
-
-func (a cpuTimes) sub(b cpuTimes) cpuTimes {
-	return cpuTimes{a.server - b.server, a.db - b.db, a.self - b.self, a.machine - b.machine}
 }
 
 // signInRun is one closed-loop run of sign-ins.
@@ -576,62 +521,53 @@ func signInLoop(ctx context.Context, clients clientPool, base string, ids []iden
 	if f := warmFail.Load(); f != nil {
 		return nil, fmt.Errorf("a warm-up sign-in failed (%s); does the seed JSON match the server's store?", f)
 	}
-	before, err := p.read()
-	if err != nil {
-		return nil, err
-	}
 	var (
 		next atomic.Int64
 		mu   sync.Mutex
 		all  tally
 	)
-	start := time.Now()
-	deadline := start.Add(d)
-	for w := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var t tally
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				i := int(next.Add(1) - 1)
-				if i >= maxReq {
-					break
+	used, err := p.span(ctx, func() {
+		deadline := time.Now().Add(d)
+		for w := range conc {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var t tally
+				for ctx.Err() == nil && time.Now().Before(deadline) {
+					i := int(next.Add(1) - 1)
+					if i >= maxReq {
+						break
+					}
+					a := postSignIn(ctx, clients.get(w), base, pairs[w], ids[w%len(ids)])
+					if ctx.Err() != nil && a.Status == 0 {
+						break
+					}
+					t.add(a)
 				}
-				a := postSignIn(ctx, clients.get(w), base, pairs[w], ids[w%len(ids)])
-				if ctx.Err() != nil && a.Status == 0 {
-					break
-				}
-				t.add(a)
-			}
-			mu.Lock()
-			all.merge(&t)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	after, err := p.read()
+				mu.Lock()
+				all.merge(&t)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+	})
 	if err != nil {
 		return nil, err
 	}
-	used := after.sub(before)
+	elapsed := used.elapsed
 	r := &signInRun{Concurrency: conc, Seconds: round(elapsed.Seconds(), 2), Tally: all,
 		PerSecond: round(float64(all.Signed)/elapsed.Seconds(), 1), Latency: summarizeLatency(all.allLatencies)}
-	cores := func(d time.Duration) float64 { return round(float64(d)/float64(elapsed), 2) }
-	r.ServerCores, r.DBCores, r.ClientCores = cores(used.server), cores(used.db), cores(used.self)
-	r.OtherCores = max(0, cores(used.machine-used.server-used.db-used.self))
+	r.ServerCores, r.DBCores, r.ClientCores = used.cores(used.server), used.cores(used.db), used.cores(used.self)
+	r.OtherCores = used.otherCores()
 	if all.Requests > 0 {
-		r.ClientCPUPerMS = round(ms(used.self)/float64(all.Requests), 3)
-		r.MachineCPUPerMS = round(ms(used.machine)/float64(all.Requests), 3)
+		r.ClientCPUPerMS = perMS(used.self, all.Requests)
+		r.MachineCPUPerMS = perMS(used.machine, all.Requests)
 		if p.serverPID != 0 {
-			x := round(ms(used.server)/float64(all.Requests), 3)
+			x := perMS(used.server, all.Requests)
 			r.ServerCPUPerMS = &x
 		}
 		if p.pgPID != 0 {
-			x := round(ms(used.db)/float64(all.Requests), 3)
+			x := perMS(used.db, all.Requests)
 			r.DBCPUPerMS = &x
 		}
 	}
@@ -862,10 +798,8 @@ func runSignIn(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	if len(ids) == 0 {
 		return errors.New("give the identities to sign in as with --seed-json FILE, or with --sign-in-email and --sign-in-password")
 	}
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-	}
-	p := probes{serverPID: c.serverPID, pgPID: c.pgPID, pgDatabase: c.pgDatabase}
+	logf := func(format string, args ...any) { logTo(stderr, format, args...) }
+	p := c.probes()
 	rep := &signInReport{URL: c.url, Identities: len(ids), Started: time.Now().UTC(), Cores: runtime.GOMAXPROCS(0), SourceIPs: s.sourceIPs}
 	var idle int64
 	if c.serverPID != 0 {
@@ -942,23 +876,16 @@ func runSignIn(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 			}
 			sampler = sampleRSS(c.serverPID, 10*time.Millisecond)
 		}
-		cpu0, err := p.read()
+		var f *floodResult
+		used, err := p.span(ctx, func() { f = flood(ctx, clients, c.url, pairs, ids, o) })
 		if err != nil {
 			return err
 		}
-		f := flood(ctx, clients, c.url, pairs, ids, o)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		cpu1, err := p.read()
-		if err != nil {
-			return err
-		}
+		// In cores over the flood's own time, from its first arrival to its last answer.
+		used.elapsed = f.elapsed
 		f.Factor = s.floodFactor
-		used := cpu1.sub(cpu0)
-		cores := func(d time.Duration) float64 { return round(float64(d)/float64(f.elapsed), 2) }
-		f.ServerCores, f.DBCores, f.ClientCores = cores(used.server), cores(used.db), cores(used.self)
-		f.OtherCores = max(0, cores(used.machine-used.server-used.db-used.self))
+		f.ServerCores, f.DBCores, f.ClientCores = used.cores(used.server), used.cores(used.db), used.cores(used.self)
+		f.OtherCores = used.otherCores()
 		if c.serverPID != 0 {
 			peak, err := sampler.finish()
 			if err != nil {
@@ -969,7 +896,7 @@ func runSignIn(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 				return err
 			}
 			peak = max(peak, after.RSS)
-			x := round(ms(used.server)/float64(max(1, f.Tally.Requests)), 3)
+			x := perMS(used.server, max(1, f.Tally.Requests))
 			f.ServerCPUPerMS = &x
 			i, b, pk, life, g := round(mb(idle), 1), round(mb(before.RSS), 1), round(mb(peak), 1), round(mb(after.Peak), 1), round(mb(peak-idle), 1)
 			f.IdleRSSMB, f.BeforeRSSMB, f.PeakRSSMB, f.LifePeakRSSMB, f.GrowthMB = &i, &b, &pk, &life, &g
@@ -985,22 +912,7 @@ func runSignIn(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}
 	rep.finish()
 
-	if c.jsonOut != "-" {
-		rep.writeTable(stdout)
-	}
-	if c.jsonOut != "" {
-		data, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		data = append(data, '\n')
-		if c.jsonOut == "-" {
-			_, err = stdout.Write(data)
-			return err
-		}
-		return os.WriteFile(c.jsonOut, data, 0o644)
-	}
-	return nil
+	return writeReport(stdout, c.jsonOut, rep)
 }
 
 // finish compares each closed-loop run with the hash limit measured right

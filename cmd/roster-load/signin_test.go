@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
@@ -127,15 +125,25 @@ func (f *fakeSignIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func TestFetchCSRFAndPost(t *testing.T) {
-	f := &fakeSignIn{password: "pw"}
+// startFakeSignIn serves f for the test and returns its URL, a sign-in
+// client with room for conns connections, and the CSRF pair it fetched.
+func startFakeSignIn(t *testing.T, f *fakeSignIn, conns int) (string, *http.Client, csrfPair) {
+	t.Helper()
 	srv := httptest.NewServer(f)
-	defer srv.Close()
-	client := newSignInClient(1, 5*time.Second)
+	t.Cleanup(srv.Close)
+	client := newSignInClient(conns, 5*time.Second)
+	pair, err := fetchCSRF(context.Background(), client, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv.URL, client, pair
+}
+
+func TestFetchCSRFAndPost(t *testing.T) {
+	base, client, pair := startFakeSignIn(t, &fakeSignIn{password: "pw"}, 1)
 	ctx := context.Background()
-	pair, err := fetchCSRF(ctx, client, srv.URL)
-	if err != nil || pair.Cookie != "c0" || pair.Token != "tok&c0" {
-		t.Fatalf("fetchCSRF = %+v, %v; want cookie c0, token tok&c0", pair, err)
+	if pair.Cookie != "c0" || pair.Token != "tok&c0" {
+		t.Fatalf("fetchCSRF = %+v; want cookie c0, token tok&c0", pair)
 	}
 	tests := []struct {
 		pair          csrfPair
@@ -149,13 +157,13 @@ func TestFetchCSRFAndPost(t *testing.T) {
 		{pair, identity{"busy@x.example", "pw"}, 429, false, true},
 	}
 	for _, tt := range tests {
-		a := postSignIn(ctx, client, srv.URL, tt.pair, tt.id)
+		a := postSignIn(ctx, client, base, tt.pair, tt.id)
 		if a.Status != tt.status || a.Session != tt.session || a.RetryAfter != tt.busy || a.Timeout || a.Latency <= 0 {
 			t.Errorf("postSignIn(%+v, %s/%s) = %+v; want status %d, session %t, Retry-After %t",
 				tt.pair, tt.id.Email, tt.id.Password, a, tt.status, tt.session, tt.busy)
 		}
 	}
-	if _, err := fetchCSRF(ctx, client, srv.URL+"/nowhere"); err == nil || !strings.Contains(err.Error(), "404") {
+	if _, err := fetchCSRF(ctx, client, base+"/nowhere"); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("fetchCSRF of a missing page = %v, want an error naming 404", err)
 	}
 }
@@ -180,17 +188,9 @@ func TestTally(t *testing.T) {
 }
 
 func TestFloodCountsAnswers(t *testing.T) {
-	f := &fakeSignIn{password: "pw"}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	client := newSignInClient(100, 5*time.Second)
-	ctx := context.Background()
-	pair, err := fetchCSRF(ctx, client, srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base, client, pair := startFakeSignIn(t, &fakeSignIn{password: "pw"}, 100)
 	ids := []identity{{"a@x.example", "pw"}, {"busy@x.example", "pw"}}
-	r := flood(ctx, clientPool{client}, srv.URL, []csrfPair{pair}, ids, floodOptions{rate: 2000, duration: 50 * time.Millisecond, maxRequests: 1000, maxInflight: 1000})
+	r := flood(context.Background(), clientPool{client}, base, []csrfPair{pair}, ids, floodOptions{rate: 2000, duration: 50 * time.Millisecond, maxRequests: 1000, maxInflight: 1000})
 	if r.Scheduled != 100 || r.Sent != 100 || r.NotSent != 0 || r.Tally.Requests != 100 || r.Tally.Signed != 50 ||
 		r.Tally.ByStatus["429"] != 50 || r.Busy.N != 50 || r.Signed.N != 50 || r.Tally.NoRetryAfter != 0 {
 		t.Errorf("flood = %+v; want 100 scheduled and sent, 50 signed in, 50 refused with 429", r)
@@ -199,18 +199,11 @@ func TestFloodCountsAnswers(t *testing.T) {
 
 func TestFloodInflightCap(t *testing.T) {
 	f := &fakeSignIn{password: "pw", hold: make(chan struct{}), got: make(chan struct{}, 100)}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	client := newSignInClient(10, 5*time.Second)
-	ctx := context.Background()
-	pair, err := fetchCSRF(ctx, client, srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base, client, pair := startFakeSignIn(t, f, 10)
 	paced := make(chan struct{})
 	done := make(chan *floodResult)
 	go func() {
-		done <- flood(ctx, clientPool{client}, srv.URL, []csrfPair{pair}, []identity{{"a@x.example", "pw"}},
+		done <- flood(context.Background(), clientPool{client}, base, []csrfPair{pair}, []identity{{"a@x.example", "pw"}},
 			floodOptions{rate: 1000, duration: 20 * time.Millisecond, maxRequests: 1000, maxInflight: 3, paced: paced})
 	}()
 	// Every arrival is started or dropped while the first three are held.
@@ -226,22 +219,7 @@ func TestRunSignInAgainstFake(t *testing.T) {
 	f := &fakeSignIn{password: "roster-dev-password"}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	seed := t.TempDir() + "/seed.json"
-	if err := os.WriteFile(seed, []byte(`{"accounts":[{"id":"a1","admin_email":"admin@acct1.example"},{"id":"a2","admin_email":"admin@acct2.example"}],"admin_password":"roster-dev-password"}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	jsonOut := t.TempDir() + "/out.json"
-	var out, errOut bytes.Buffer
-	args := []string{"--sign-in", "--url", srv.URL, "--seed-json", seed, "--server-pid", strconv.Itoa(os.Getpid()),
-		"--sign-in-concurrency", "2,4", "--requests", "40", "--duration", "10s", "--hash-duration", "100ms",
-		"--flood-factor", "2", "--flood-duration", "100ms", "--json", jsonOut}
-	if err := run(context.Background(), args, &out, &errOut); err != nil {
-		t.Fatalf("run = %v\nstderr:\n%s", err, errOut.String())
-	}
-	b, err := os.ReadFile(jsonOut)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seed := writeSeed(t, `{"accounts":[{"id":"a1","admin_email":"admin@acct1.example"},{"id":"a2","admin_email":"admin@acct2.example"}],"admin_password":"roster-dev-password"}`)
 	var rep struct {
 		Identities int          `json:"identities"`
 		Hashes     []*hashLimit `json:"hash_limits"`
@@ -254,9 +232,9 @@ func TestRunSignInAgainstFake(t *testing.T) {
 		Flood   *floodResult `json:"flood"`
 		Targets []target     `json:"targets"`
 	}
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatalf("decoding %s: %v", b, err)
-	}
+	out := runJSON(t, &rep, "--sign-in", "--url", srv.URL, "--seed-json", seed, "--server-pid", strconv.Itoa(os.Getpid()),
+		"--sign-in-concurrency", "2,4", "--requests", "40", "--duration", "10s", "--hash-duration", "100ms",
+		"--flood-factor", "2", "--flood-duration", "100ms")
 	if rep.Identities != 2 || len(rep.Hashes) != 3 {
 		t.Fatalf("report: %d identities, %d hash limits; want 2 identities and 3 hash limits (before each run, at the end)", rep.Identities, len(rep.Hashes))
 	}
@@ -288,17 +266,14 @@ func TestRunSignInAgainstFake(t *testing.T) {
 		t.Errorf("target %+v: want the flood's refusal target, not met without any 429", tg)
 	}
 	for _, s := range []string{"hash limit", "flood:", "targets (issue 3)", "MISSED"} {
-		if !strings.Contains(out.String(), s) {
-			t.Errorf("table output lacks %q:\n%s", s, out.String())
+		if !strings.Contains(out, s) {
+			t.Errorf("table output lacks %q:\n%s", s, out)
 		}
 	}
 }
 
 func TestSignInFlagErrors(t *testing.T) {
-	tests := []struct {
-		args []string
-		want string
-	}{
+	checkFlagErrors(t, []flagError{
 		{[]string{"--sign-in"}, "--seed-json"},
 		{[]string{"--sign-in", "--sign-in-email", "a@x.example"}, "together"},
 		{[]string{"--sign-in", "--seed-json", "x", "--sign-in-concurrency", "16,zero"}, `"zero" is not a number`},
@@ -307,14 +282,7 @@ func TestSignInFlagErrors(t *testing.T) {
 		{[]string{"--sign-in", "--seed-json", "x", "--hash-duration", "0s"}, "must be positive"},
 		{[]string{"--sign-in", "--seed-json", "/nonexistent/seed.json"}, "no such file"},
 		{[]string{"--sign-in", "--url", "http://10.0.0.1:8080", "--seed-json", "x"}, "not a loopback address"},
-	}
-	for _, tt := range tests {
-		var out, errOut bytes.Buffer
-		err := run(context.Background(), tt.args, &out, &errOut)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
-		}
-	}
+	})
 }
 
 func TestPageTextAndRefusalReason(t *testing.T) {

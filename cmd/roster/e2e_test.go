@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,101 +29,12 @@ const (
 	mailFrom  = "Roster <roster@example.com>"
 )
 
-// logRecords keeps the server's JSON log lines, parsed, and lets a test
-// wait for a line instead of guessing when it is written.
-type logRecords struct {
-	mu      sync.Mutex
-	partial []byte
-	recs    []map[string]any
-	changed chan struct{} // closed and replaced on every new line
-}
-
-func newLogRecords() *logRecords { return &logRecords{changed: make(chan struct{})} }
-
-func (l *logRecords) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.partial = append(l.partial, p...)
-	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
-			break
-		}
-		var rec map[string]any
-		if json.Unmarshal(l.partial[:i], &rec) == nil {
-			l.recs = append(l.recs, rec)
-			close(l.changed)
-			l.changed = make(chan struct{})
-		}
-		l.partial = l.partial[i+1:]
-	}
-	return len(p), nil
-}
-
-// wait returns the n-th (from 1) log record that match accepts, waiting
-// for it up to a minute: a bound for a hung server, not a timing
-// expectation.
-func (l *logRecords) wait(t *testing.T, what string, n int, match func(map[string]any) bool) map[string]any {
-	t.Helper()
-	deadline := time.NewTimer(time.Minute)
-	defer deadline.Stop()
-	for {
-		l.mu.Lock()
-		seen := 0
-		for _, rec := range l.recs {
-			if match(rec) {
-				if seen++; seen == n {
-					l.mu.Unlock()
-					return rec
-				}
-			}
-		}
-		changed := l.changed
-		l.mu.Unlock()
-		select {
-		case <-changed:
-		case <-deadline.C:
-			t.Fatalf("the log of roster serve has no %s within a minute", what)
-		}
-	}
-}
-
 func hasKey(key string) func(map[string]any) bool {
 	return func(rec map[string]any) bool { _, ok := rec[key].(string); return ok }
 }
 
 func msgIs(msg string) func(map[string]any) bool {
 	return func(rec map[string]any) bool { return rec["msg"] == msg }
-}
-
-// startLogged is startServer whose log can also be waited on line by line.
-func startLogged(t *testing.T, args ...string) (*server, *logRecords) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{log: newLogWatch(), cancel: cancel, done: make(chan error, 1)}
-	recs := newLogRecords()
-	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug"}, args...)
-	go func() {
-		s.done <- run(ctx, args, noEnv, strings.NewReader(""), io.Discard, io.MultiWriter(s.log, recs))
-	}()
-	select {
-	case addr := <-s.log.addr:
-		s.url = "http://" + addr
-	case err := <-s.done:
-		cancel()
-		t.Fatalf("roster serve exited before listening: %v\nlog:\n%s", err, s.log)
-	case <-time.After(time.Minute): // a deadline for a hung start, not a wait
-		cancel()
-		t.Fatalf("roster serve did not listen within a minute\nlog:\n%s", s.log)
-	}
-	t.Cleanup(func() {
-		if s.done != nil {
-			if err := s.stop(); err != nil {
-				t.Errorf("roster serve: %v\nlog:\n%s", err, s.log)
-			}
-		}
-	})
-	return s, recs
 }
 
 // browser is an HTTP client with its own cookie jar and User-Agent that
@@ -263,10 +172,10 @@ func TestEndToEnd(t *testing.T) {
 	eachStore(t, func(t *testing.T, db dbArgs) {
 		ctx := t.Context()
 		mail := testsmtp.Start(t, testsmtp.Options{})
-		srv, logs := startLogged(t, append(db.flags(), "--smtp-url", "smtp://"+mail.Addr, "--mail-from", mailFrom)...)
+		srv := startServer(t, append(db.flags(), "--smtp-url", "smtp://"+mail.Addr, "--mail-from", mailFrom)...)
 
 		// First run: the log carries the one-time setup link.
-		setupURL := logs.wait(t, "setup_url", 1, hasKey("setup_url"))["setup_url"].(string)
+		setupURL := srv.log.wait(t, "setup_url", 1, hasKey("setup_url"))["setup_url"].(string)
 		if !strings.HasPrefix(setupURL, srv.url+"/setup?token=") {
 			t.Fatalf("setup_url = %q, want %s/setup?token=…", setupURL, srv.url)
 		}
@@ -415,7 +324,7 @@ func TestEndToEnd(t *testing.T) {
 			"email": "bea@acme.example", "roles": []string{"admin"}}, http.StatusCreated, &bea)
 		// The worker delivers one message at a time: its second failure
 		// is logged after the first was recorded.
-		logs.wait(t, `a second "mail not delivered"`, 2, msgIs("mail not delivered"))
+		srv.log.wait(t, `a second "mail not delivered"`, 2, msgIs("mail not delivered"))
 		admin.api(http.MethodGet, users+"/"+alan.ID, nil, http.StatusOK, &got)
 		if inv := got.Invitation; inv == nil || inv.Delivery != "pending" || inv.Attempts < 1 ||
 			!strings.Contains(deref(inv.LastError), mail.Addr) {

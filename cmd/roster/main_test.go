@@ -120,17 +120,23 @@ func eachStore(t *testing.T, fn func(t *testing.T, db dbArgs)) {
 	}
 }
 
-// logWatch is the server's standard error: it keeps the log and reports
-// the address of the "listening" line, which is how the tests learn the
-// port the system picked. The log is JSON (--log-format json).
+// logWatch is the server's standard error. The log is JSON
+// (--log-format json): it keeps the log, parses each line, reports the
+// address of the "listening" line, which is how the tests learn the port
+// the system picked, and lets a test wait for a line instead of guessing
+// when it is written.
 type logWatch struct {
 	mu      sync.Mutex
 	buf     bytes.Buffer
 	partial []byte
+	recs    []map[string]any
+	changed chan struct{} // closed and replaced on every new line
 	addr    chan string
 }
 
-func newLogWatch() *logWatch { return &logWatch{addr: make(chan string, 1)} }
+func newLogWatch() *logWatch {
+	return &logWatch{addr: make(chan string, 1), changed: make(chan struct{})}
+}
 
 func (w *logWatch) Write(p []byte) (int, error) {
 	w.mu.Lock()
@@ -142,16 +148,49 @@ func (w *logWatch) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		var rec struct{ Msg, Addr string }
-		if json.Unmarshal(w.partial[:i], &rec) == nil && rec.Msg == "listening" {
-			select {
-			case w.addr <- rec.Addr:
-			default:
+		var rec map[string]any
+		if json.Unmarshal(w.partial[:i], &rec) == nil {
+			w.recs = append(w.recs, rec)
+			close(w.changed)
+			w.changed = make(chan struct{})
+			if addr, ok := rec["addr"].(string); ok && rec["msg"] == "listening" {
+				select {
+				case w.addr <- addr:
+				default:
+				}
 			}
 		}
 		w.partial = w.partial[i+1:]
 	}
 	return len(p), nil
+}
+
+// wait returns the n-th (from 1) log record that match accepts, waiting
+// for it up to a minute: a bound for a hung server, not a timing
+// expectation.
+func (w *logWatch) wait(t *testing.T, what string, n int, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	deadline := time.NewTimer(time.Minute)
+	defer deadline.Stop()
+	for {
+		w.mu.Lock()
+		seen := 0
+		for _, rec := range w.recs {
+			if match(rec) {
+				if seen++; seen == n {
+					w.mu.Unlock()
+					return rec
+				}
+			}
+		}
+		changed := w.changed
+		w.mu.Unlock()
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("the log of roster serve has no %s within a minute", what)
+		}
+	}
 }
 
 func (w *logWatch) String() string {
