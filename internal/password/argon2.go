@@ -49,7 +49,7 @@ func (b *buffer) get(n int) []block {
 		return make([]block, n)
 	}
 	if b.blocks == nil {
-		b.blocks = make([]block, b.size)
+		b.blocks = allocBlocks(b.size)
 	}
 	return b.blocks[:n]
 }
