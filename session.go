@@ -83,11 +83,7 @@ func (s *Service) reserveAttempt(ctx context.Context, email string, c Client, no
 		if wait := failureDelay(prior, last, now); wait > 0 {
 			return nil, rateLimited(wait, "Too many failed attempts for this email; try again in %d seconds.")
 		}
-		var ok bool
-		err = s.store.Update(ctx, func(tx Tx) (err error) {
-			ok, err = tx.ReserveLoginAttempt(ctx, key, n, next, now)
-			return err
-		})
+		ok, err := s.store.ReserveLoginAttempt(ctx, key, n, next, now)
 		if err != nil {
 			return nil, err
 		}

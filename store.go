@@ -92,6 +92,11 @@ type Store interface {
 	// password is checked, cleared by a success) are recorded under a
 	// throttle key and when the last one was; 0 and the zero time when none.
 	LoginFailures(ctx context.Context, key []byte) (int, time.Time, error)
+	// ReserveLoginAttempt sets a throttle key's attempt count to next and
+	// its last time to at, if the count is still seen (0: no row yet), in
+	// one statement of its own; false when a concurrent attempt changed it
+	// first. Of attempts that saw the same count exactly one wins.
+	ReserveLoginAttempt(ctx context.Context, key []byte, seen, next int, at time.Time) (bool, error)
 	// SetupDone reports whether the first account was created through a
 	// setup link or otherwise.
 	SetupDone(ctx context.Context) (bool, error)
@@ -179,11 +184,6 @@ type Tx interface {
 	UsePasswordReset(ctx context.Context, resetID string, at time.Time) error
 	// MarkPasswordResetSent sets a reset link's send time once.
 	MarkPasswordResetSent(ctx context.Context, resetID string, at time.Time) error
-	// ReserveLoginAttempt sets a throttle key's attempt count to next and
-	// its last time to at, if the count is still seen (0: no row yet); false
-	// when a concurrent attempt changed it first. Of attempts that saw the
-	// same count exactly one wins.
-	ReserveLoginAttempt(ctx context.Context, key []byte, seen, next int, at time.Time) (bool, error)
 	// ClearLoginFailures forgets a throttle key's failures.
 	ClearLoginFailures(ctx context.Context, key []byte) error
 	// InsertSetupToken stores the hash of a first-run setup link.

@@ -127,18 +127,15 @@ func (s *Store) LoginFailures(ctx context.Context, key []byte) (int, time.Time, 
 }
 
 // ReserveLoginAttempt moves a throttle key's count from seen to next in
-// one conditional statement, so of concurrent attempts that saw the same
-// count exactly one succeeds; seen 0 means no row yet.
-func (t *tx) ReserveLoginAttempt(ctx context.Context, key []byte, seen, next int, at time.Time) (bool, error) {
-	var res sql.Result
-	var err error
-	if seen == 0 {
-		res, err = t.q.ExecContext(ctx, `INSERT INTO login_failures (key, count, first_at, last_at) VALUES ($1, $2, $3, $3)
-			ON CONFLICT (key) DO NOTHING`, key, next, roster.Micros(at))
-	} else {
-		res, err = t.q.ExecContext(ctx, `UPDATE login_failures SET count = $1, last_at = $2 WHERE key = $3 AND count = $4`,
-			next, roster.Micros(at), key, seen)
-	}
+// one statement outside any transaction (one round trip: it sits before
+// every password check): an insert when there is no row, or an update of
+// the row only while its count is still seen. Rows never hold a count of 0,
+// so seen 0 matches only a missing row. Of concurrent attempts that saw the
+// same count exactly one succeeds.
+func (s *Store) ReserveLoginAttempt(ctx context.Context, key []byte, seen, next int, at time.Time) (bool, error) {
+	res, err := s.writeDB.ExecContext(ctx, `INSERT INTO login_failures (key, count, first_at, last_at) VALUES ($1, $2, $3, $3)
+		ON CONFLICT (key) DO UPDATE SET count = excluded.count, last_at = excluded.last_at
+		WHERE login_failures.count = $4 AND $4 > 0`, key, next, roster.Micros(at), seen)
 	if err != nil {
 		return false, fmt.Errorf("reserve login attempt: %w", err)
 	}

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 
 	"roster"
@@ -74,6 +76,84 @@ func benchRead(b *testing.B, path func(acct, admin string) string) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// freePasswords hashes for free: "plain:" + the password. With it a sign-in
+// costs only what surrounds the hash, which BenchmarkSignInOverhead measures.
+type freePasswords struct{}
+
+type freeWork struct{}
+
+func (freePasswords) Admit() (roster.PasswordWork, error) { return freeWork{}, nil }
+func (freePasswords) Check(string, ...string) error       { return nil }
+func (freePasswords) Busy(error) bool                     { return false }
+func (freeWork) Hash(_ context.Context, pw string) (string, error) {
+	return "plain:" + pw, nil
+}
+func (freeWork) Verify(_ context.Context, pw, encoded string) (bool, error) {
+	return encoded == "plain:"+pw, nil
+}
+func (freeWork) Done() {}
+
+// BenchmarkSignInOverhead measures everything a sign-in costs besides the
+// password hash, which is made free: POST /sign-in through the whole HTTP
+// stack (CSRF check, throttles, the store's reads and writes, the session,
+// the redirect), one at a time. The budget for it is 2 ms. Run with
+//
+//	go test -run '^$' -bench SignInOverhead -count 6 ./internal/web | benchstat -
+//
+// (with ROSTER_TEST_DATABASE_URL set for PostgreSQL too).
+func BenchmarkSignInOverhead(b *testing.B) {
+	stores := map[string]func(testing.TB) roster.Store{
+		"sqlite": func(tb testing.TB) roster.Store { return testdb.SQLite(tb) },
+	}
+	if os.Getenv(testdb.EnvDatabaseURL) != "" {
+		stores["postgres"] = func(tb testing.TB) roster.Store { return testdb.Postgres(tb) }
+	}
+	for name, open := range stores {
+		b.Run(name, func(b *testing.B) {
+			svc := roster.NewService(open(b), roster.Config{StaffDomains: []string{"tatacommunications.com"},
+				Secret: make([]byte, 32), Passwords: freePasswords{}})
+			ctx := context.Background()
+			const email, pw = "alice@bench.example.com", "correct horse battery staple"
+			if _, _, err := svc.CreateAccount(ctx, roster.CreateAccountInput{Name: "Bench", AdminEmail: email,
+				AdminFirstName: "Alice", AdminLastName: "Admin", AdminPassword: pw},
+				func(p string) (string, error) { return "plain:" + p, nil }); err != nil {
+				b.Fatal(err)
+			}
+			srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), svc, Options{Secret: make([]byte, 32)}))
+			defer srv.Close()
+			client := srv.Client()
+			client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			// The browser's CSRF cookie and form token, from the page.
+			res, err := client.Get(srv.URL + "/sign-in")
+			if err != nil {
+				b.Fatal(err)
+			}
+			page, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			m := csrfRE.FindSubmatch(page)
+			if m == nil || len(res.Cookies()) == 0 {
+				b.Fatal("no CSRF token on /sign-in")
+			}
+			cookie := res.Cookies()[0]
+			form := url.Values{"csrf": {string(m[1])}, "email": {email}, "password": {pw}}.Encode()
+			for b.Loop() {
+				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/sign-in", strings.NewReader(form))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.AddCookie(cookie)
+				res, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusSeeOther {
+					b.Fatalf("POST /sign-in = %d", res.StatusCode)
+				}
+			}
 		})
 	}
 }
