@@ -94,7 +94,7 @@ func benchListUsers(b *testing.B, s roster.Store) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			var total int64
-			cpu := processCPU()
+			cpu := testdb.ProcessCPU()
 			for b.Loop() {
 				p, err := s.ListUsers(ctx, acct, c.q)
 				if err != nil {
@@ -107,7 +107,7 @@ func benchListUsers(b *testing.B, s roster.Store) {
 		})
 	}
 	b.Run("get", func(b *testing.B) {
-		cpu := processCPU()
+		cpu := testdb.ProcessCPU()
 		for b.Loop() {
 			if _, err := s.User(ctx, acct, user.ID); err != nil {
 				b.Fatal(err)
@@ -121,7 +121,7 @@ func benchListUsers(b *testing.B, s roster.Store) {
 // busy machine it says more than the wall time. On PostgreSQL it leaves out
 // the server's share.
 func reportCPU(b *testing.B, start time.Duration) {
-	if d := processCPU() - start; d > 0 {
+	if d := testdb.ProcessCPU() - start; d > 0 {
 		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
@@ -144,7 +144,7 @@ func benchInvite(b *testing.B, s roster.Store) {
 	acct := testdb.Seed(b, s, 1, benchUsers(b))[0]
 	var seq atomic.Int64
 	b.SetParallelism(8) // 16 goroutines on 2 CPUs
-	cpu := processCPU()
+	cpu := testdb.ProcessCPU()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -195,7 +195,7 @@ func benchBulk(b *testing.B, s roster.Store) {
 	ctx := context.Background()
 	const batch = 10000
 	acct := testdb.Seed(b, s, 1, 1)[0]
-	cpu := processCPU()
+	cpu := testdb.ProcessCPU()
 	i := 0
 	for b.Loop() {
 		b.StopTimer()

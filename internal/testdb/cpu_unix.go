@@ -1,16 +1,16 @@
 //go:build unix
 
-package sqlstore_test
+package testdb
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU returns the CPU time (user and system) the process has used;
+// ProcessCPU returns the CPU time (user and system) the process has used;
 // benchmarks report it per operation, as wall time on a shared machine
 // says little.
-func processCPU() time.Duration {
+func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
