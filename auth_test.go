@@ -789,3 +789,19 @@ func TestResetRefusesNames(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalEmail(t *testing.T) {
+	for _, in := range []string{"ada@acme.example", "  Ada@ACME.example ", "ａｄａ＠ａｃｍｅ．ｅｘａｍｐｌｅ", "a d a@acme.example", "ADA@acme.example\t"} {
+		if got := roster.CanonicalEmail(in); got != "ada@acme.example" {
+			t.Errorf("CanonicalEmail(%q) = %q; want ada@acme.example", in, got)
+		}
+	}
+	// Throttled as one: five failures under one spelling, the sixth under another.
+	e := newEnv(t, testdb.SQLite(t))
+	for i, spelling := range []string{"ghost@acme.example", "GHOST@acme.example", " ghost@acme.example", "ｇｈｏｓｔ@acme.example", "ghost@ACME.EXAMPLE"} {
+		_, err := e.svc.SignIn(e.ctx, spelling, "guess", roster.Client{IP: fmt.Sprintf("192.0.2.%d", i+1)})
+		wantCode(t, err, roster.CodeUnauthorized, "failure "+spelling)
+	}
+	_, err := e.svc.SignIn(e.ctx, "Ｇhost@acme.example", "guess", roster.Client{IP: "192.0.2.99"})
+	wantCode(t, err, roster.CodeRateLimited, "sixth attempt under yet another spelling")
+}
