@@ -10,13 +10,20 @@
 # loopback port and runs `roster-load --sign-in` against it, which measures
 # in one run:
 #
-#   1. the hash limit of this machine: argon2id with the server's parameters
-#      on GOMAXPROCS goroutines, with the server idle;
-#   2. closed-loop sign-ins (GET /sign-in once per worker, then POST
-#      /sign-in, 303 with a session cookie) at concurrency 16 and 64, as a
-#      share of that limit, and the server's CPU per sign-in besides the hash;
-#   3. a flood of open-loop sign-ins at 10× the hash limit: 303s against fast
+#   1. at concurrency 16 and 64, after one untimed sign-in per worker,
+#      BENCH_ROUNDS rounds of: the hash limit of this machine (argon2id with
+#      the server's parameters on GOMAXPROCS goroutines, the server idle)
+#      for 2 s, then closed-loop sign-ins (GET /sign-in once per worker,
+#      then POST /sign-in, 303 with a session cookie) for 3 s. The sums of
+#      the rounds give the sign-ins' share of the hash limit and the
+#      server's CPU per sign-in besides the hash; alternating short rounds
+#      keeps both sides of each ratio on the same machine speed, which on a
+#      shared VM drifts by a third within a minute. Each round's own
+#      figures are listed too, to show that noise;
+#   2. a flood of open-loop sign-ins at 10× the hash limit: 303s against fast
 #      429s, and the server's memory against its idle memory.
+#
+# The whole script takes about two minutes.
 #
 # The sign-ins come from 1,024 loopback source addresses (127.1.x.y), as
 # from that many client IPs, so that the server's per-IP throttle (30
@@ -29,13 +36,13 @@
 #                   holds seed.json, server.log, results.txt and results.json
 #   BENCH_ACCOUNTS  accounts to seed, one Admin each (default 64)
 #   BENCH_USERS     further users per account (default 10)
-#   BENCH_REQUESTS  at most this many sign-ins per closed-loop run (default 20000)
-#   BENCH_DURATION  at most this long per closed-loop run (default 10s)
+#   BENCH_ROUNDS    rounds of hashing then sign-ins per concurrency (default 6)
 #   BENCH_PORT      loopback port of the server (default 18081)
 #   BENCH_PG_URL    PostgreSQL server URL without database
 #                   (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_LOAD_ARGS extra roster-load flags, e.g. "--sign-in-concurrency 16
-#                   --flood-factor 0" (see roster-load -h)
+#                   --flood-factor 0", or "--hash-round 3s --sign-in-round 5s"
+#                   (see roster-load -h)
 #   BENCH_SERVER_ENV extra environment of `roster serve` only, e.g.
 #                   "GOMEMLIMIT=48MiB GOGC=50", to try runtime settings
 set -euo pipefail
@@ -46,8 +53,7 @@ set -euo pipefail
 bench_init "${1:-}" "${TMPDIR:-/tmp}/roster-bench-signin-${1:-}" 18081 roster_bench_signin
 accounts=${BENCH_ACCOUNTS:-64}
 users=${BENCH_USERS:-10}
-requests=${BENCH_REQUESTS:-20000}
-duration=${BENCH_DURATION:-10s}
+rounds=${BENCH_ROUNDS:-6}
 # shellcheck disable=SC2206 # BENCH_SERVER_ENV is a list of NAME=value
 server_env=(${BENCH_SERVER_ENV:-})
 
@@ -71,8 +77,8 @@ echo "$startup"
 
 echo "== sign-in benchmark (server pid $pid)"
 load_cmd=("$bin/roster-load" --sign-in --url "$url" --seed-json "$dir/seed.json" --server-pid "$pid"
-	--sign-in-concurrency 16,64 --requests "$requests" --duration "$duration" --timeout 10s
-	--hash-duration 5s --flood-factor 10 --flood-duration 10s --source-ips 1024 --json "$dir/results.json")
+	--sign-in-concurrency 16,64 --rounds "$rounds" --hash-round 2s --sign-in-round 3s --timeout 10s
+	--flood-factor 10 --flood-duration 10s --source-ips 1024 --json "$dir/results.json")
 bench_run_load 600
 bench_stop_server
 

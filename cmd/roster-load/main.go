@@ -128,8 +128,10 @@ CPU per sign-in besides the hash, and a flood of sign-ins. Flags:
 	var signInConc string
 	fs.BoolVar(&c.signInMode, "sign-in", false, "run the sign-in benchmark instead of the workloads: the hash limit, closed-loop sign-ins, a flood")
 	fs.StringVar(&signInConc, "sign-in-concurrency", "16,64", "with --sign-in: comma-separated concurrencies of the closed-loop runs")
-	fs.IntVar(&c.signIn.warmup, "sign-in-warmup", 1, "with --sign-in: untimed sign-ins per worker before each closed-loop run")
-	fs.DurationVar(&c.signIn.hashDuration, "hash-duration", 5*time.Second, "with --sign-in: how long to measure the hash limit")
+	fs.IntVar(&c.signIn.warmup, "sign-in-warmup", 1, "with --sign-in: untimed sign-ins per worker before the first round at each concurrency")
+	fs.IntVar(&c.signIn.rounds, "rounds", 6, "with --sign-in: rounds of hashing then sign-ins at each concurrency, compared by their sums")
+	fs.DurationVar(&c.signIn.hashRound, "hash-round", 2*time.Second, "with --sign-in: how long each round measures the hash limit, the server idle")
+	fs.DurationVar(&c.signIn.signInRound, "sign-in-round", 3*time.Second, "with --sign-in: how long each round signs in (--requests caps the sign-ins of one round)")
 	fs.Float64Var(&c.signIn.floodFactor, "flood-factor", 10, "with --sign-in: flood at this many times the hash limit (0: no flood)")
 	fs.DurationVar(&c.signIn.floodDuration, "flood-duration", 10*time.Second, "with --sign-in: how long the flood's arrivals last")
 	fs.IntVar(&c.signIn.floodInflight, "flood-max-inflight", 2000, "with --sign-in: at most this many flood requests open at once; later arrivals are counted as not sent")

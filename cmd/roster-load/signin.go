@@ -27,14 +27,15 @@ import (
 // The sign-in benchmark (--sign-in) measures, in one run against one
 // server:
 //
-//  1. the hash limit of this machine: argon2id with password.DefaultParams
-//     on GOMAXPROCS goroutines in this process, with the server idle;
-//  2. sign-in throughput and latency, closed loop, at each of
-//     --sign-in-concurrency, as a share of that limit, and the server's CPU
-//     per sign-in minus the CPU of one hash;
-//  3. a flood: open-loop arrivals at --flood-factor times the hash limit,
-//     counting 303 and 429 answers, the latency of each, and the server's
-//     memory against its idle memory.
+//  1. at each of --sign-in-concurrency, --rounds rounds of: the hash limit
+//     of this machine (argon2id with password.DefaultParams on GOMAXPROCS
+//     goroutines in this process, the server idle) for --hash-round, then
+//     closed-loop sign-ins for --sign-in-round; the sums of the rounds give
+//     the sign-ins' share of the hash limit and the server's CPU per
+//     sign-in besides the hash, and the rounds their spread;
+//  2. a flood: open-loop arrivals at --flood-factor times the hash limit of
+//     all rounds, counting 303 and 429 answers, the latency of each, and
+//     the server's memory against its idle memory.
 //
 // Every sign-in is a real one: GET /sign-in for the CSRF cookie and form
 // token, then POST /sign-in with the email and password of a seeded Admin,
@@ -378,38 +379,59 @@ func (t *tally) merge(o *tally) {
 	t.allLatencies = append(t.allLatencies, o.allLatencies...)
 }
 
-// hashLimit is what hashing alone achieves on this machine.
+// The closed-loop part alternates, for each concurrency, --rounds rounds
+// of a short hash-limit measurement (the server idle) and a short run of
+// sign-ins, and compares their sums: a shared machine's speed drifts by a
+// third within a minute, so one long measurement of each, minutes apart,
+// compares two different machines. Both kinds of round end the same way
+// (nothing new starts after the deadline, the last hashes finish on one
+// processor while the other idles), so their tails cancel in the ratio.
+
+// hashBench verifies one password with password.DefaultParams on
+// goroutines goroutines, as the server does for each sign-in. One Hasher
+// serves every round, so its buffers are mapped and touched once.
+type hashBench struct {
+	h          *password.Hasher
+	encoded    string
+	goroutines int
+}
+
+const hashBenchPassword = "roster-load hash limit"
+
+func newHashBench(ctx context.Context, goroutines int) (*hashBench, error) {
+	h := password.NewHasher(password.DefaultParams, goroutines, 0)
+	encoded, err := h.Hash(ctx, hashBenchPassword)
+	if err != nil {
+		return nil, err
+	}
+	b := &hashBench{h: h, encoded: encoded, goroutines: goroutines}
+	// Touch every goroutine's buffer before anything is timed.
+	if _, err := b.run(ctx, 0, 1, probes{}); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *hashBench) params() string {
+	p := password.DefaultParams
+	return fmt.Sprintf("argon2id m=%d KiB, t=%d, p=%d", p.Memory, p.Time, p.Threads)
+}
+
+// hashLimit is what hashing alone achieved in one round.
 type hashLimit struct {
-	When        string  `json:"when"`
-	Params      string  `json:"params"`
-	Goroutines  int     `json:"goroutines"`
 	Hashes      int     `json:"hashes"`
 	Seconds     float64 `json:"seconds"`
 	PerSecond   float64 `json:"hashes_per_s"`
-	WallMSPer   float64 `json:"ms_per_hash"`     // wall time of one hash on one goroutine
 	CPUMSPer    float64 `json:"cpu_ms_per_hash"` // this process's CPU per hash, GC included
 	ServerCores float64 `json:"server_cpu_cores"`
 	OtherCores  float64 `json:"other_cpu_cores"`
-	// This process's resident memory before hashing and at its highest
-	// while hashing: what hashing alone costs in memory.
-	SelfRSSBeforeMB float64 `json:"load_rss_before_mb"`
-	SelfRSSPeakMB   float64 `json:"load_rss_peak_mb"`
+	// This process's resident memory at its highest while hashing.
+	SelfRSSPeakMB float64 `json:"load_rss_peak_mb"`
+	used          usage
 }
 
-// measureHashLimit verifies a password with password.DefaultParams on
-// goroutines goroutines for d, as the server does for each sign-in.
-func measureHashLimit(ctx context.Context, goroutines int, d time.Duration, p probes) (*hashLimit, error) {
-	params := password.DefaultParams
-	h := password.NewHasher(params, goroutines, 0)
-	const pw = "roster-load hash limit"
-	encoded, err := h.Hash(ctx, pw)
-	if err != nil {
-		return nil, err
-	}
-	mem0, err := readMemory(os.Getpid())
-	if err != nil {
-		return nil, err
-	}
+// run hashes on every goroutine until d has passed (d = 0: once each).
+func (b *hashBench) run(ctx context.Context, d time.Duration, atLeast int, p probes) (*hashLimit, error) {
 	rss := sampleRSS(os.Getpid(), 10*time.Millisecond)
 	var (
 		count atomic.Int64
@@ -418,19 +440,17 @@ func measureHashLimit(ctx context.Context, goroutines int, d time.Duration, p pr
 	used, err := p.span(ctx, func() {
 		var wg sync.WaitGroup
 		deadline := time.Now().Add(d)
-		for range goroutines {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for ctx.Err() == nil && time.Now().Before(deadline) {
-					ok, err := h.Verify(ctx, pw, encoded)
+		for range b.goroutines {
+			wg.Go(func() {
+				for i := 0; ctx.Err() == nil && (i < atLeast || time.Now().Before(deadline)); i++ {
+					ok, err := b.h.Verify(ctx, hashBenchPassword, b.encoded)
 					if err != nil || !ok {
 						fail.Store(fmt.Sprintf("verify: %v, %v", ok, err))
 						return
 					}
 					count.Add(1)
 				}
-			}()
+			})
 		}
 		wg.Wait()
 	})
@@ -448,71 +468,164 @@ func measureHashLimit(ctx context.Context, goroutines int, d time.Duration, p pr
 	if n == 0 {
 		return nil, fmt.Errorf("no hash finished within %s", d)
 	}
-	elapsed := used.elapsed
-	hl := &hashLimit{
-		Params:     fmt.Sprintf("argon2id m=%d KiB, t=%d, p=%d", params.Memory, params.Time, params.Threads),
-		Goroutines: goroutines, Hashes: n, Seconds: round(elapsed.Seconds(), 2),
-		PerSecond:       round(float64(n)/elapsed.Seconds(), 1),
-		WallMSPer:       round(ms(elapsed)*float64(goroutines)/float64(n), 2),
-		CPUMSPer:        round(ms(used.self)/float64(n), 2),
-		ServerCores:     used.cores(used.server),
-		OtherCores:      used.otherCores(),
-		SelfRSSBeforeMB: round(mb(mem0.RSS), 1), SelfRSSPeakMB: round(mb(peak), 1),
-	}
-	return hl, nil
+	return &hashLimit{
+		Hashes: n, Seconds: round(used.elapsed.Seconds(), 2),
+		PerSecond:   round(float64(n)/used.elapsed.Seconds(), 1),
+		CPUMSPer:    round(ms(used.self)/float64(n), 2),
+		ServerCores: used.cores(used.server), OtherCores: used.otherCores(),
+		SelfRSSPeakMB: round(mb(peak), 1),
+		used:          used,
+	}, nil
 }
 
-// signInRun is one closed-loop run of sign-ins.
+// signInRound is one round of a closed-loop run: the hash limit, then
+// sign-ins right after it.
+type signInRound struct {
+	Hash           *hashLimit `json:"hash_limit"`
+	SignIns        int        `json:"sign_ins"`
+	Signed         int        `json:"signed_in"`
+	Seconds        float64    `json:"seconds"`
+	PerSecond      float64    `json:"signed_in_per_s"`
+	PctOfHashLimit float64    `json:"pct_of_hash_limit"`
+	ServerCPUPerMS *float64   `json:"server_cpu_ms_per_sign_in,omitempty"`
+	OverheadMS     *float64   `json:"server_cpu_ms_besides_the_hash,omitempty"`
+	used           usage
+}
+
+// signInRun is one closed-loop run of sign-ins at one concurrency: its
+// rounds, and their sums compared.
 type signInRun struct {
-	Concurrency     int      `json:"concurrency"`
-	Seconds         float64  `json:"seconds"`
-	PerSecond       float64  `json:"signed_in_per_s"`
-	HashLimit       float64  `json:"hash_limit_per_s"` // measured right before
-	HashCPUMS       float64  `json:"cpu_ms_per_hash"`
-	PctOfHashLimit  float64  `json:"pct_of_hash_limit"`
-	Latency         latency  `json:"latency"` // of every answer
-	Tally           tally    `json:"answers"`
-	ServerCPUPerMS  *float64 `json:"server_cpu_ms_per_sign_in,omitempty"`
-	OverheadMS      *float64 `json:"server_cpu_ms_besides_the_hash,omitempty"`
-	DBCPUPerMS      *float64 `json:"db_cpu_ms_per_sign_in,omitempty"`
-	ServerCores     float64  `json:"server_cpu_cores"`
-	DBCores         float64  `json:"db_cpu_cores"`
-	ClientCores     float64  `json:"client_cpu_cores"`
-	OtherCores      float64  `json:"other_cpu_cores"`
-	ServerRSSMB     *float64 `json:"server_rss_mb,omitempty"`
-	ServerPeakRSSMB *float64 `json:"server_peak_rss_mb,omitempty"`
-	ClientCPUPerMS  float64  `json:"client_cpu_ms_per_sign_in"`
-	MachineCPUPerMS float64  `json:"machine_cpu_ms_per_sign_in"`
+	Concurrency int `json:"concurrency"`
+	// Sums over the rounds: sign-ins per second of sign-in rounds against
+	// hashes per second of hash rounds, and the server's CPU per sign-in
+	// against this process's CPU per hash.
+	Seconds        float64  `json:"seconds"` // of sign-ins, all rounds
+	PerSecond      float64  `json:"signed_in_per_s"`
+	HashLimit      float64  `json:"hash_limit_per_s"`
+	HashCPUMS      float64  `json:"cpu_ms_per_hash"`
+	PctOfHashLimit float64  `json:"pct_of_hash_limit"`
+	ServerCPUPerMS *float64 `json:"server_cpu_ms_per_sign_in,omitempty"`
+	OverheadMS     *float64 `json:"server_cpu_ms_besides_the_hash,omitempty"`
+	// The spread of the per-round figures, to show the machine's noise.
+	PctMin      float64  `json:"pct_of_hash_limit_min_round"`
+	PctMax      float64  `json:"pct_of_hash_limit_max_round"`
+	OverheadMin *float64 `json:"besides_the_hash_min_round,omitempty"`
+	OverheadMax *float64 `json:"besides_the_hash_max_round,omitempty"`
+
+	Latency         latency        `json:"latency"` // of every answer, all rounds
+	Tally           tally          `json:"answers"`
+	DBCPUPerMS      *float64       `json:"db_cpu_ms_per_sign_in,omitempty"`
+	ServerCores     float64        `json:"server_cpu_cores"`
+	DBCores         float64        `json:"db_cpu_cores"`
+	ClientCores     float64        `json:"client_cpu_cores"`
+	OtherCores      float64        `json:"other_cpu_cores"`
+	ServerRSSMB     *float64       `json:"server_rss_mb,omitempty"`
+	ServerPeakRSSMB *float64       `json:"server_peak_rss_mb,omitempty"`
+	ClientCPUPerMS  float64        `json:"client_cpu_ms_per_sign_in"`
+	MachineCPUPerMS float64        `json:"machine_cpu_ms_per_sign_in"`
+	Rounds          []*signInRound `json:"rounds"`
 }
 
-// signInLoop signs in from conc workers, like conc people each signing in
-// again and again from their own browser: worker w signs in as
-// ids[w % len(ids)], with its own CSRF cookie fetched first (untimed), from
-// clients.get(w). It stops when maxReq sign-ins were sent, deadline passed
-// or ctx ended. warmup is how many untimed sign-ins each worker sends first.
-func signInLoop(ctx context.Context, clients clientPool, base string, ids []identity, conc, maxReq int, d time.Duration, warmup int, p probes) (*signInRun, error) {
-	pairs := make([]csrfPair, conc)
-	for i := range pairs {
+// add sums two usages.
+func (u usage) add(o usage) usage {
+	return usage{cpuTimes{u.server + o.server, u.db + o.db, u.self + o.self, u.machine + o.machine}, u.elapsed + o.elapsed}
+}
+
+// compare works out each round's figures and the run's from the sums of
+// its rounds; withServer says the server's CPU was read.
+func (r *signInRun) compare(withServer bool) {
+	var hashes, signed, signIns int
+	var hashUsed, signUsed usage
+	for i, x := range r.Rounds {
+		x.PerSecond = round(float64(x.Signed)/x.used.elapsed.Seconds(), 1)
+		x.PctOfHashLimit = round(100*float64(x.Signed)/x.used.elapsed.Seconds()/(float64(x.Hash.Hashes)/x.Hash.used.elapsed.Seconds()), 1)
+		if withServer && x.SignIns > 0 {
+			srv := perMS(x.used.server, x.SignIns)
+			over := round(srv-ms(x.Hash.used.self)/float64(x.Hash.Hashes), 2)
+			x.ServerCPUPerMS, x.OverheadMS = &srv, &over
+			if i == 0 || over < *r.OverheadMin {
+				r.OverheadMin = &over
+			}
+			if i == 0 || over > *r.OverheadMax {
+				r.OverheadMax = &over
+			}
+		}
+		if i == 0 || x.PctOfHashLimit < r.PctMin {
+			r.PctMin = x.PctOfHashLimit
+		}
+		r.PctMax = max(r.PctMax, x.PctOfHashLimit)
+		hashes += x.Hash.Hashes
+		signed += x.Signed
+		signIns += x.SignIns
+		hashUsed = hashUsed.add(x.Hash.used)
+		signUsed = signUsed.add(x.used)
+	}
+	if hashes == 0 || signUsed.elapsed <= 0 {
+		return
+	}
+	r.Seconds = round(signUsed.elapsed.Seconds(), 2)
+	r.PerSecond = round(float64(signed)/signUsed.elapsed.Seconds(), 1)
+	limit := float64(hashes) / hashUsed.elapsed.Seconds()
+	r.HashLimit = round(limit, 1)
+	r.PctOfHashLimit = round(100*float64(signed)/signUsed.elapsed.Seconds()/limit, 1)
+	hashCPU := ms(hashUsed.self) / float64(hashes)
+	r.HashCPUMS = round(hashCPU, 2)
+	if withServer && signIns > 0 {
+		srv := perMS(signUsed.server, signIns)
+		over := round(ms(signUsed.server)/float64(signIns)-hashCPU, 2)
+		r.ServerCPUPerMS, r.OverheadMS = &srv, &over
+	}
+}
+
+// hashLimitOf returns the hash limit over every round of runs, in hashes
+// a second.
+func hashLimitOf(runs []*signInRun) float64 {
+	var n int
+	var d time.Duration
+	for _, r := range runs {
+		for _, x := range r.Rounds {
+			n += x.Hash.Hashes
+			d += x.Hash.used.elapsed
+		}
+	}
+	if d <= 0 {
+		return 0
+	}
+	return round(float64(n)/d.Seconds(), 1)
+}
+
+// signInWorkers are conc people each signing in again and again from their
+// own browser: worker w signs in as ids[w % len(ids)], with its own CSRF
+// cookie, from clients.get(w). Their connections stay open across rounds.
+type signInWorkers struct {
+	clients clientPool
+	base    string
+	ids     []identity
+	pairs   []csrfPair
+}
+
+// newSignInWorkers fetches every worker's CSRF cookie, then has each send
+// warmup sign-ins, untimed: every worker's connection, the server's hash
+// and the store's statements are warm before the first round.
+func newSignInWorkers(ctx context.Context, clients clientPool, base string, ids []identity, conc, warmup int) (*signInWorkers, error) {
+	w := &signInWorkers{clients: clients, base: base, ids: ids, pairs: make([]csrfPair, conc)}
+	for i := range w.pairs {
 		var err error
-		if pairs[i], err = fetchCSRF(ctx, clients.get(i), base); err != nil {
+		if w.pairs[i], err = fetchCSRF(ctx, clients.get(i), base); err != nil {
 			return nil, err
 		}
 	}
-	// Warm-up: every worker's connection, the server's stand-in hash and
-	// the store's statements.
 	var wg sync.WaitGroup
 	var warmFail atomic.Value
-	for w := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for i := range conc {
+		wg.Go(func() {
 			for range warmup {
-				a := postSignIn(ctx, clients.get(w), base, pairs[w], ids[w%len(ids)])
+				a := w.post(ctx, i)
 				if a.Status != http.StatusSeeOther || !a.Session {
 					warmFail.Store(fmt.Sprintf("status %d, session cookie %t, %s%s", a.Status, a.Session, a.Err, a.Body))
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -521,24 +634,32 @@ func signInLoop(ctx context.Context, clients clientPool, base string, ids []iden
 	if f := warmFail.Load(); f != nil {
 		return nil, fmt.Errorf("a warm-up sign-in failed (%s); does the seed JSON match the server's store?", f)
 	}
+	return w, nil
+}
+
+func (w *signInWorkers) post(ctx context.Context, i int) signInAnswer {
+	return postSignIn(ctx, w.clients.get(i), w.base, w.pairs[i], w.ids[i%len(w.ids)])
+}
+
+// round has every worker sign in until d has passed or maxReq sign-ins
+// were sent, and returns the round and its answers.
+func (w *signInWorkers) round(ctx context.Context, maxReq int, d time.Duration, p probes) (*signInRound, *tally, error) {
 	var (
 		next atomic.Int64
 		mu   sync.Mutex
 		all  tally
 	)
 	used, err := p.span(ctx, func() {
+		var wg sync.WaitGroup
 		deadline := time.Now().Add(d)
-		for w := range conc {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+		for i := range w.pairs {
+			wg.Go(func() {
 				var t tally
 				for ctx.Err() == nil && time.Now().Before(deadline) {
-					i := int(next.Add(1) - 1)
-					if i >= maxReq {
+					if int(next.Add(1)) > maxReq {
 						break
 					}
-					a := postSignIn(ctx, clients.get(w), base, pairs[w], ids[w%len(ids)])
+					a := w.post(ctx, i)
 					if ctx.Err() != nil && a.Status == 0 {
 						break
 					}
@@ -547,27 +668,49 @@ func signInLoop(ctx context.Context, clients clientPool, base string, ids []iden
 				mu.Lock()
 				all.merge(&t)
 				mu.Unlock()
-			}()
+			})
 		}
 		wg.Wait()
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	elapsed := used.elapsed
-	r := &signInRun{Concurrency: conc, Seconds: round(elapsed.Seconds(), 2), Tally: all,
-		PerSecond: round(float64(all.Signed)/elapsed.Seconds(), 1), Latency: summarizeLatency(all.allLatencies)}
-	r.ServerCores, r.DBCores, r.ClientCores = used.cores(used.server), used.cores(used.db), used.cores(used.self)
-	r.OtherCores = used.otherCores()
-	if all.Requests > 0 {
-		r.ClientCPUPerMS = perMS(used.self, all.Requests)
-		r.MachineCPUPerMS = perMS(used.machine, all.Requests)
-		if p.serverPID != 0 {
-			x := perMS(used.server, all.Requests)
-			r.ServerCPUPerMS = &x
+	return &signInRound{SignIns: all.Requests, Signed: all.Signed, Seconds: round(used.elapsed.Seconds(), 2), used: used}, &all, nil
+}
+
+// closedLoop runs rounds rounds of a hash-limit measurement (hashFor)
+// then sign-ins (signFor, at most maxReq) at concurrency conc, after the
+// workers' warm-up.
+func closedLoop(ctx context.Context, hb *hashBench, w *signInWorkers, rounds int, hashFor, signFor time.Duration, maxReq int, p probes, logf func(string, ...any)) (*signInRun, error) {
+	r := &signInRun{Concurrency: len(w.pairs)}
+	var signUsed usage
+	for k := range rounds {
+		h, err := hb.run(ctx, hashFor, 0, p)
+		if err != nil {
+			return nil, fmt.Errorf("hash limit: %w", err)
 		}
+		x, t, err := w.round(ctx, maxReq, signFor, p)
+		if err != nil {
+			return nil, err
+		}
+		x.Hash = h
+		r.Rounds = append(r.Rounds, x)
+		r.Tally.merge(t)
+		signUsed = signUsed.add(x.used)
+		logf("  round %d: %.1f hashes/s (%.2f ms CPU a hash), then %d signed in of %d, %.1f/s",
+			k+1, h.PerSecond, h.CPUMSPer, x.Signed, x.SignIns, float64(x.Signed)/x.used.elapsed.Seconds())
+	}
+	r.compare(p.serverPID != 0)
+	r.Latency = summarizeLatency(r.Tally.allLatencies)
+	if signUsed.elapsed > 0 {
+		r.ServerCores, r.DBCores, r.ClientCores = signUsed.cores(signUsed.server), signUsed.cores(signUsed.db), signUsed.cores(signUsed.self)
+		r.OtherCores = signUsed.otherCores()
+	}
+	if n := r.Tally.Requests; n > 0 {
+		r.ClientCPUPerMS = perMS(signUsed.self, n)
+		r.MachineCPUPerMS = perMS(signUsed.machine, n)
 		if p.pgPID != 0 {
-			x := perMS(used.db, all.Requests)
+			x := perMS(signUsed.db, n)
 			r.DBCPUPerMS = &x
 		}
 	}
@@ -757,19 +900,26 @@ type signInReport struct {
 	Cores      int       `json:"gomaxprocs"`
 	SourceIPs  int       `json:"source_ips"`
 	IdleRSSMB  *float64  `json:"server_idle_rss_mb,omitempty"`
-	// Hashes are the hash limits measured: right before each closed-loop
-	// run (which is compared with it; the flood with the last of them),
-	// and at the end, to show how far the machine drifted.
-	Hashes  []*hashLimit `json:"hash_limits"`
-	Runs    []*signInRun `json:"closed_loop"`
-	Flood   *floodResult `json:"flood,omitempty"`
-	Targets []target     `json:"targets"`
+	HashParams string    `json:"hash_params"`
+	// HashLimit is the hash limit over every round of every closed-loop
+	// run; the flood's rate is a multiple of it.
+	HashLimit       float64      `json:"hash_limit_per_s"`
+	LoadRSSBeforeMB float64      `json:"load_rss_before_hashing_mb"`
+	LoadRSSPeakMB   float64      `json:"load_rss_peak_hashing_mb"`
+	Rounds          int          `json:"rounds"`
+	HashRound       float64      `json:"hash_round_s"`
+	SignInRound     float64      `json:"sign_in_round_s"`
+	Runs            []*signInRun `json:"closed_loop"`
+	Flood           *floodResult `json:"flood,omitempty"`
+	Targets         []target     `json:"targets"`
 }
 
 // signInConfig is what the sign-in benchmark takes from the flags.
 type signInConfig struct {
 	concurrency   []int
-	hashDuration  time.Duration
+	rounds        int
+	hashRound     time.Duration
+	signInRound   time.Duration
 	warmup        int
 	floodFactor   float64
 	floodDuration time.Duration
@@ -829,37 +979,39 @@ func runSignIn(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}
 	clients.closeIdle()
 
-	// measure measures the hash limit with the server idle.
-	measure := func(when string) (*hashLimit, error) {
-		logf("hash limit %s: argon2id with the server's parameters on %d goroutines for %s", when, rep.Cores, s.hashDuration)
-		h, err := measureHashLimit(ctx, rep.Cores, s.hashDuration, p)
-		if err != nil {
-			return nil, fmt.Errorf("hash limit: %w", err)
-		}
-		h.When = when
-		logf("hash limit: %.1f hashes/s, %.2f ms a hash, %.2f ms CPU a hash", h.PerSecond, h.WallMSPer, h.CPUMSPer)
-		rep.Hashes = append(rep.Hashes, h)
-		return h, nil
+	mem0, err := readMemory(os.Getpid())
+	if err != nil {
+		return err
 	}
-
-	var limit *hashLimit
+	hb, err := newHashBench(ctx, rep.Cores)
+	if err != nil {
+		return fmt.Errorf("hash limit: %w", err)
+	}
+	rep.HashParams, rep.LoadRSSBeforeMB = hb.params(), round(mb(mem0.RSS), 1)
+	rep.Rounds, rep.HashRound, rep.SignInRound = s.rounds, s.hashRound.Seconds(), s.signInRound.Seconds()
 	for _, conc := range s.concurrency {
-		if limit, err = measure(fmt.Sprintf("before concurrency %d", conc)); err != nil {
-			return err
-		}
-		logf("sign-in: concurrency %d, up to %d sign-ins or %s", conc, c.requests, c.duration)
-		r, err := signInLoop(ctx, clients, c.url, ids, conc, c.requests, c.duration, s.warmup, p)
+		logf("sign-in: concurrency %d, %d rounds of %s hashing (%s on %d goroutines, the server idle) then %s sign-ins (at most %d a round)",
+			conc, s.rounds, s.hashRound, rep.HashParams, rep.Cores, s.signInRound, c.requests)
+		w, err := newSignInWorkers(ctx, clients, c.url, ids, conc, s.warmup)
 		if err != nil {
 			return fmt.Errorf("sign-in at concurrency %d: %w", conc, err)
 		}
-		r.HashLimit, r.HashCPUMS = limit.PerSecond, limit.CPUMSPer
-		logf("sign-in: %d signed in of %d, %.1f/s (%.0f%% of the hash limit), p99 %.0f ms", r.Tally.Signed, r.Tally.Requests, r.PerSecond, 100*r.PerSecond/limit.PerSecond, r.Latency.P99)
+		r, err := closedLoop(ctx, hb, w, s.rounds, s.hashRound, s.signInRound, c.requests, p, logf)
+		if err != nil {
+			return fmt.Errorf("sign-in at concurrency %d: %w", conc, err)
+		}
+		logf("sign-in: %d signed in of %d, %.1f/s = %.1f%% of %.1f hashes/s (rounds %.1f–%.1f%%), p99 %.0f ms",
+			r.Tally.Signed, r.Tally.Requests, r.PerSecond, r.PctOfHashLimit, r.HashLimit, r.PctMin, r.PctMax, r.Latency.P99)
 		rep.Runs = append(rep.Runs, r)
+		for _, x := range r.Rounds {
+			rep.LoadRSSPeakMB = max(rep.LoadRSSPeakMB, x.Hash.SelfRSSPeakMB)
+		}
 		clients.closeIdle()
 	}
+	rep.HashLimit = hashLimitOf(rep.Runs)
 
 	if s.floodFactor > 0 {
-		rate := s.floodFactor * limit.PerSecond
+		rate := s.floodFactor * rep.HashLimit
 		o := floodOptions{rate: rate, duration: s.floodDuration, maxRequests: int(rate*s.floodDuration.Seconds()) + 1, maxInflight: s.floodInflight}
 		pairs := make([]csrfPair, 16)
 		for i := range pairs {
@@ -906,26 +1058,9 @@ func runSignIn(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		clients.closeIdle()
 	}
 
-	// Once more, to show how much the machine's speed drifted meanwhile.
-	if _, err = measure("at the end"); err != nil {
-		return err
-	}
-	rep.finish()
+	rep.Targets = rep.targets()
 
 	return writeReport(stdout, c.jsonOut, rep)
-}
-
-// finish compares each closed-loop run with the hash limit measured right
-// before it, and checks the targets.
-func (r *signInReport) finish() {
-	for _, run := range r.Runs {
-		run.PctOfHashLimit = round(100*run.PerSecond/run.HashLimit, 1)
-		if run.ServerCPUPerMS != nil {
-			x := round(*run.ServerCPUPerMS-run.HashCPUMS, 2)
-			run.OverheadMS = &x
-		}
-	}
-	r.Targets = r.targets()
 }
 
 // fastBusyMS is what "refused fast" means for a 429 under the flood: its
@@ -937,8 +1072,9 @@ func (r *signInReport) targets() []target {
 	var out []target
 	for _, run := range r.Runs {
 		out = append(out, target{
-			What:   fmt.Sprintf("sign-in throughput, concurrency %d", run.Concurrency),
-			Value:  fmt.Sprintf("%.1f/s = %.1f%% of %.1f hashes/s", run.PerSecond, run.PctOfHashLimit, run.HashLimit),
+			What: fmt.Sprintf("sign-in throughput, concurrency %d", run.Concurrency),
+			Value: fmt.Sprintf("%.1f/s = %.1f%% of %.1f hashes/s over %d rounds (rounds %.1f–%.1f%%)",
+				run.PerSecond, run.PctOfHashLimit, run.HashLimit, len(run.Rounds), run.PctMin, run.PctMax),
 			Target: "≥ 85% of the hash limit", Met: run.PctOfHashLimit >= 85,
 		})
 		bad := run.Tally.Requests - run.Tally.Signed
@@ -950,8 +1086,8 @@ func (r *signInReport) targets() []target {
 		if run.OverheadMS != nil {
 			out = append(out, target{
 				What: fmt.Sprintf("server CPU besides the hash, concurrency %d", run.Concurrency),
-				Value: fmt.Sprintf("%.2f ms (%.2f ms a sign-in − %.2f ms a hash)",
-					*run.OverheadMS, *run.ServerCPUPerMS, run.HashCPUMS),
+				Value: fmt.Sprintf("%.2f ms (%.2f ms a sign-in − %.2f ms a hash; rounds %.2f to %.2f ms)",
+					*run.OverheadMS, *run.ServerCPUPerMS, run.HashCPUMS, *run.OverheadMin, *run.OverheadMax),
 				Target: "≤ 2 ms", Met: *run.OverheadMS <= 2,
 			})
 		}
@@ -983,27 +1119,42 @@ func (r *signInReport) writeTable(w io.Writer) {
 		fmt.Fprintf(w, ", server idle RSS %.1f MiB", *r.IdleRSSMB)
 	}
 	fmt.Fprintln(w)
-	if len(r.Hashes) > 0 {
-		h := r.Hashes[0]
-		fmt.Fprintf(w, "\nhash limit: %s on %d goroutines for %.1f s each, the server idle; roster-load's RSS %.1f MiB before hashing, at most %.1f MiB while hashing\n",
-			h.Params, h.Goroutines, h.Seconds, h.SelfRSSBeforeMB, h.SelfRSSPeakMB)
+	fmt.Fprintf(w, "\nclosed loop: at each concurrency, after one warm-up sign-in per worker, %d rounds of %.1f s hashing with the server idle (%s on %d goroutines; roster-load's RSS %.1f MiB before, at most %.1f MiB while hashing) then %.1f s sign-ins\n",
+		r.Rounds, r.HashRound, r.HashParams, r.Cores, r.LoadRSSBeforeMB, r.LoadRSSPeakMB, r.SignInRound)
+	for _, x := range r.Runs {
+		fmt.Fprintf(w, "\nconcurrency %d, round by round:\n", x.Concurrency)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "round\thashes\thashes/s\tCPU ms a hash\tsign-ins\tsigned in/s\t% of limit\tsrv CPU ms\tbesides hash ms\t")
+		for i, k := range x.Rounds {
+			fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.2f\t%d\t%.1f\t%.1f\t%s\t%s\t\n", i+1, k.Hash.Hashes, k.Hash.PerSecond, k.Hash.CPUMSPer,
+				k.SignIns, k.PerSecond, k.PctOfHashLimit, opt(k.ServerCPUPerMS, "%.2f"), opt(k.OverheadMS, "%.2f"))
+		}
+		var hashes int
+		for _, k := range x.Rounds {
+			hashes += k.Hash.Hashes
+		}
+		fmt.Fprintf(tw, "all\t%d\t%.1f\t%.2f\t%d\t%.1f\t%.1f\t%s\t%s\t\n", hashes, x.HashLimit, x.HashCPUMS,
+			x.Tally.Requests, x.PerSecond, x.PctOfHashLimit, opt(x.ServerCPUPerMS, "%.2f"), opt(x.OverheadMS, "%.2f"))
+		tw.Flush()
 	}
-	for _, h := range r.Hashes {
-		fmt.Fprintf(w, "  %-24s %d hashes, %.1f hashes/s, %.2f ms a hash (wall, one goroutine), %.2f ms CPU a hash; other cores %.2f\n",
-			h.When+":", h.Hashes, h.PerSecond, h.WallMSPer, h.CPUMSPer, h.OtherCores)
-	}
+	fmt.Fprintln(w, "all = the sums of the rounds: signed in/s over the sign-in rounds against hashes/s over the hash rounds; besides hash =")
+	fmt.Fprintln(w, "the server's CPU over the sign-in rounds per sign-in − roster-load's CPU over the hash rounds per hash.")
 	fmt.Fprintln(w)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "conc\tsign-ins\tsigned in/s\thash limit/s\t% of limit\tp50 ms\tp90 ms\tp99 ms\tmax ms\tnot 303\ttimeouts\tsrv CPU ms\tbesides hash ms\tdb CPU ms\tsrv cores\tdb cores\tload cores\tother cores\tsrv RSS MiB\tsrv peak MiB\t")
+	fmt.Fprintln(tw, "conc\tsign-ins\tsigned in/s\thash limit/s\t% of limit\trounds min–max\tp50 ms\tp90 ms\tp99 ms\tmax ms\tnot 303\ttimeouts\tsrv CPU ms\tbesides hash ms\trounds min–max\tdb CPU ms\tsrv cores\tdb cores\tload cores\tother cores\tsrv RSS MiB\tsrv peak MiB\t")
 	for _, x := range r.Runs {
-		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t\n",
-			x.Concurrency, x.Tally.Requests, x.PerSecond, x.HashLimit, x.PctOfHashLimit, x.Latency.P50, x.Latency.P90, x.Latency.P99, x.Latency.Max,
-			x.Tally.Requests-x.Tally.Signed, x.Tally.Timeouts, opt(x.ServerCPUPerMS, "%.2f"), opt(x.OverheadMS, "%.2f"), opt(x.DBCPUPerMS, "%.2f"),
+		spread := "-"
+		if x.OverheadMin != nil {
+			spread = fmt.Sprintf("%.2f to %.2f", *x.OverheadMin, *x.OverheadMax)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f–%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t\n",
+			x.Concurrency, x.Tally.Requests, x.PerSecond, x.HashLimit, x.PctOfHashLimit, x.PctMin, x.PctMax, x.Latency.P50, x.Latency.P90, x.Latency.P99, x.Latency.Max,
+			x.Tally.Requests-x.Tally.Signed, x.Tally.Timeouts, opt(x.ServerCPUPerMS, "%.2f"), opt(x.OverheadMS, "%.2f"), spread, opt(x.DBCPUPerMS, "%.2f"),
 			x.ServerCores, x.DBCores, x.ClientCores, x.OtherCores, opt(x.ServerRSSMB, "%.1f"), opt(x.ServerPeakRSSMB, "%.1f"))
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "hash limit = measured right before the run; CPU ms are per sign-in; besides hash = srv CPU − the CPU of one hash measured right before.")
+	fmt.Fprintln(w, "CPU ms are per sign-in; cores are over the sign-in rounds; latencies are of every answer of every round.")
 	for _, x := range r.Runs {
 		if len(x.Tally.ByStatus) > 0 {
 			fmt.Fprintf(w, "concurrency %d answers other than 303: %s\n", x.Concurrency, statusList(x.Tally.ByStatus))
@@ -1016,8 +1167,8 @@ func (r *signInReport) writeTable(w io.Writer) {
 		}
 	}
 	if f := r.Flood; f != nil {
-		fmt.Fprintf(w, "\nflood: %.1f sign-ins/s offered (%.1f× the hash limit), %d scheduled, %d sent, %d not sent (at most %d open at once), pacer at worst %.1f ms late\n",
-			f.Rate, f.Factor, f.Scheduled, f.Sent, f.NotSent, f.MaxInflight, f.PacingLagMS)
+		fmt.Fprintf(w, "\nflood: %.1f sign-ins/s offered (%.1f× the hash limit of all rounds, %.1f/s), %d scheduled, %d sent, %d not sent (at most %d open at once), pacer at worst %.1f ms late\n",
+			f.Rate, f.Factor, r.HashLimit, f.Scheduled, f.Sent, f.NotSent, f.MaxInflight, f.PacingLagMS)
 		fmt.Fprintf(w, "  %.1f s from the first arrival to the last answer; %d signed in (%.1f/s), answers other than 303: %s; %d timeouts\n",
 			f.Seconds, f.Tally.Signed, f.SignedPerSecond, statusList(f.Tally.ByStatus), f.Tally.Timeouts)
 		fmt.Fprintf(w, "  303 latency: p50 %.1f, p90 %.1f, p99 %.1f, max %.1f ms\n", f.Signed.P50, f.Signed.P90, f.Signed.P99, f.Signed.Max)
@@ -1078,8 +1229,8 @@ func (s *signInConfig) parse(conc string, c *config) error {
 	switch {
 	case len(s.concurrency) == 0:
 		return errors.New("--sign-in-concurrency: give at least one concurrency, e.g. 16,64")
-	case c.requests < 1 || c.duration <= 0 || s.hashDuration <= 0 || c.timeout <= 0:
-		return errors.New("--requests, --duration, --hash-duration and --timeout must be positive")
+	case c.requests < 1 || s.rounds < 1 || s.hashRound <= 0 || s.signInRound <= 0 || c.timeout <= 0:
+		return errors.New("--requests, --rounds, --hash-round, --sign-in-round and --timeout must be positive")
 	case s.warmup < 0 || s.floodFactor < 0 || s.floodInflight < 1:
 		return errors.New("--sign-in-warmup and --flood-factor must not be negative, --flood-max-inflight must be positive")
 	case s.floodFactor > 0 && s.floodDuration <= 0:

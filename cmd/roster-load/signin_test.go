@@ -215,47 +215,113 @@ func TestFloodInflightCap(t *testing.T) {
 	}
 }
 
+// TestSignInRunCompare checks that a closed-loop run compares the sums of
+// its rounds, not their mean, and reports the spread of the rounds.
+func TestSignInRunCompare(t *testing.T) {
+	// used is a span of s seconds in which the server and this process
+	// used srv and self milliseconds of CPU.
+	used := func(s float64, srv, self int) usage {
+		return usage{cpuTimes{server: time.Duration(srv) * time.Millisecond, self: time.Duration(self) * time.Millisecond},
+			time.Duration(s * float64(time.Second))}
+	}
+	rounds := func() []*signInRound {
+		return []*signInRound{
+			// 100 hashes in 2 s (50/s, 30 ms CPU each), then 150 sign-ins
+			// in 3 s (50/s = 100%), 32 ms of server CPU each (2 ms besides).
+			{Hash: &hashLimit{Hashes: 100, used: used(2, 0, 3000)}, SignIns: 150, Signed: 150, used: used(3, 4800, 0)},
+			// 160 hashes in 2 s (80/s, 20 ms each), then 180 sign-ins, one
+			// refused, in 3 s (59.7/s = 74.6%), 21 ms each (1 ms besides).
+			{Hash: &hashLimit{Hashes: 160, used: used(2, 0, 3200)}, SignIns: 180, Signed: 179, used: used(3, 3780, 0)},
+		}
+	}
+	r := &signInRun{Rounds: rounds()}
+	r.compare(true)
+	for i, want := range []struct{ pct, over float64 }{{100, 2}, {74.6, 1}} {
+		x := r.Rounds[i]
+		if x.PctOfHashLimit != want.pct || x.OverheadMS == nil || *x.OverheadMS != want.over {
+			t.Errorf("round %d: %.1f%% of the hash limit, %v ms besides the hash; want %.1f%%, %.2f ms", i+1, x.PctOfHashLimit, opt(x.OverheadMS, "%.2f"), want.pct, want.over)
+		}
+	}
+	// Sums: 329 signed in over 6 s = 54.8/s against 260 hashes over 4 s =
+	// 65/s, 84.4%; 8,580 ms of server CPU over 330 sign-ins = 26 ms, less
+	// 6,200 ms over 260 hashes = 23.85 ms a hash, 2.15 ms.
+	if r.Seconds != 6 || r.PerSecond != 54.8 || r.HashLimit != 65 || r.PctOfHashLimit != 84.4 || r.HashCPUMS != 23.85 ||
+		r.ServerCPUPerMS == nil || *r.ServerCPUPerMS != 26 || r.OverheadMS == nil || *r.OverheadMS != 2.15 {
+		t.Errorf("run = %.1f/s over %v s, %.1f hashes/s, %.1f%%, %.2f ms a hash, server %s ms, besides the hash %s ms; "+
+			"want 54.8/s over 6 s, 65 hashes/s, 84.4%%, 23.85 ms, 26, 2.15", r.PerSecond, r.Seconds, r.HashLimit, r.PctOfHashLimit, r.HashCPUMS,
+			opt(r.ServerCPUPerMS, "%.2f"), opt(r.OverheadMS, "%.2f"))
+	}
+	if r.PctMin != 74.6 || r.PctMax != 100 || r.OverheadMin == nil || *r.OverheadMin != 1 || *r.OverheadMax != 2 {
+		t.Errorf("spread: %.1f–%.1f%%, %s to %s ms; want 74.6–100%%, 1 to 2 ms", r.PctMin, r.PctMax, opt(r.OverheadMin, "%.2f"), opt(r.OverheadMax, "%.2f"))
+	}
+	if got := hashLimitOf([]*signInRun{r, {Rounds: []*signInRound{{Hash: &hashLimit{Hashes: 40, used: used(4, 0, 0)}}}}}); got != 37.5 {
+		t.Errorf("hashLimitOf = %v, want 300 hashes over 8 s = 37.5", got)
+	}
+
+	// Without the server's CPU, no figure besides the hash.
+	r = &signInRun{Rounds: rounds()}
+	r.compare(false)
+	if r.OverheadMS != nil || r.OverheadMin != nil || r.ServerCPUPerMS != nil || r.Rounds[0].OverheadMS != nil || r.PctOfHashLimit != 84.4 {
+		t.Errorf("run without the server's CPU = %+v; want the throughput only", r)
+	}
+}
+
 func TestRunSignInAgainstFake(t *testing.T) {
 	f := &fakeSignIn{password: "roster-dev-password"}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	seed := writeSeed(t, `{"accounts":[{"id":"a1","admin_email":"admin@acct1.example"},{"id":"a2","admin_email":"admin@acct2.example"}],"admin_password":"roster-dev-password"}`)
 	var rep struct {
-		Identities int          `json:"identities"`
-		Hashes     []*hashLimit `json:"hash_limits"`
+		Identities int     `json:"identities"`
+		HashLimit  float64 `json:"hash_limit_per_s"`
+		Rounds     int     `json:"rounds"`
 		Runs       []struct {
 			Concurrency int      `json:"concurrency"`
 			Answers     tally    `json:"answers"`
 			Overhead    *float64 `json:"server_cpu_ms_besides_the_hash"`
+			OverMin     *float64 `json:"besides_the_hash_min_round"`
+			OverMax     *float64 `json:"besides_the_hash_max_round"`
 			HashLimit   float64  `json:"hash_limit_per_s"`
+			PctMin      float64  `json:"pct_of_hash_limit_min_round"`
+			PctMax      float64  `json:"pct_of_hash_limit_max_round"`
+			Rounds      []struct {
+				Hash     hashLimit `json:"hash_limit"`
+				SignIns  int       `json:"sign_ins"`
+				Signed   int       `json:"signed_in"`
+				Pct      float64   `json:"pct_of_hash_limit"`
+				Overhead *float64  `json:"server_cpu_ms_besides_the_hash"`
+			} `json:"rounds"`
 		} `json:"closed_loop"`
 		Flood   *floodResult `json:"flood"`
 		Targets []target     `json:"targets"`
 	}
+	// Each round ends at --requests sign-ins, long before --sign-in-round.
 	out := runJSON(t, &rep, "--sign-in", "--url", srv.URL, "--seed-json", seed, "--server-pid", strconv.Itoa(os.Getpid()),
-		"--sign-in-concurrency", "2,4", "--requests", "40", "--duration", "10s", "--hash-duration", "100ms",
+		"--sign-in-concurrency", "2,4", "--rounds", "3", "--requests", "20", "--sign-in-round", "10s", "--hash-round", "50ms",
 		"--flood-factor", "2", "--flood-duration", "100ms")
-	if rep.Identities != 2 || len(rep.Hashes) != 3 {
-		t.Fatalf("report: %d identities, %d hash limits; want 2 identities and 3 hash limits (before each run, at the end)", rep.Identities, len(rep.Hashes))
-	}
-	for i, h := range rep.Hashes {
-		if h.Hashes < 1 || h.PerSecond <= 0 || h.When == "" {
-			t.Errorf("hash limit %d = %+v; want a measured one, labelled", i, h)
-		}
+	if rep.Identities != 2 || rep.Rounds != 3 || rep.HashLimit <= 0 {
+		t.Fatalf("report: %d identities, %d rounds, hash limit %v; want 2 identities, 3 rounds, a hash limit", rep.Identities, rep.Rounds, rep.HashLimit)
 	}
 	if len(rep.Runs) != 2 || rep.Runs[0].Concurrency != 2 || rep.Runs[1].Concurrency != 4 {
 		t.Fatalf("closed-loop runs = %+v, want concurrency 2 and 4", rep.Runs)
 	}
-	for i, r := range rep.Runs {
-		if r.HashLimit != rep.Hashes[i].PerSecond {
-			t.Errorf("concurrency %d compared with %v hashes/s, want the limit measured right before it, %v", r.Concurrency, r.HashLimit, rep.Hashes[i].PerSecond)
+	for _, r := range rep.Runs {
+		if len(r.Rounds) != 3 {
+			t.Fatalf("concurrency %d: %d rounds, want 3", r.Concurrency, len(r.Rounds))
 		}
-		if r.Answers.Requests != 40 || r.Answers.Signed != 40 || r.Answers.Timeouts != 0 || r.Overhead == nil {
-			t.Errorf("concurrency %d: %+v, overhead %v; want 40 sign-ins, all signed in, with the server's CPU", r.Concurrency, r.Answers, r.Overhead)
+		for i, x := range r.Rounds {
+			if x.Hash.Hashes < 1 || x.Hash.PerSecond <= 0 || x.SignIns != 20 || x.Signed != 20 || x.Pct <= 0 || x.Overhead == nil {
+				t.Errorf("concurrency %d, round %d = %+v; want hashes, then 20 sign-ins, all signed in, compared", r.Concurrency, i+1, x)
+			}
+		}
+		if r.Answers.Requests != 60 || r.Answers.Signed != 60 || r.Answers.Timeouts != 0 || r.HashLimit <= 0 ||
+			r.Overhead == nil || r.OverMin == nil || r.OverMax == nil || *r.OverMin > *r.OverMax || r.PctMin <= 0 || r.PctMin > r.PctMax {
+			t.Errorf("concurrency %d: %+v; want 60 sign-ins (3 rounds × 20, the warm-up not counted), all signed in, compared with the spread", r.Concurrency, r)
 		}
 	}
-	if rep.Flood == nil || rep.Flood.Sent < 1 || rep.Flood.Tally.Signed != rep.Flood.Sent || rep.Flood.PeakRSSMB == nil || rep.Flood.GrowthMB == nil {
-		t.Errorf("flood = %+v; want every request signed in, with the server's memory", rep.Flood)
+	if rep.Flood == nil || rep.Flood.Rate != round(2*rep.HashLimit, 1) || rep.Flood.Sent < 1 || rep.Flood.Tally.Signed != rep.Flood.Sent ||
+		rep.Flood.PeakRSSMB == nil || rep.Flood.GrowthMB == nil {
+		t.Errorf("flood = %+v; want 2× the hash limit of all rounds (%v/s), every request signed in, with the server's memory", rep.Flood, rep.HashLimit)
 	}
 	// 2 closed-loop runs × (throughput, no stall, overhead) + flood × (429s, memory).
 	if len(rep.Targets) != 8 {
@@ -265,7 +331,7 @@ func TestRunSignInAgainstFake(t *testing.T) {
 	if tg := rep.Targets[6]; !strings.Contains(tg.What, "refused fast") || tg.Met {
 		t.Errorf("target %+v: want the flood's refusal target, not met without any 429", tg)
 	}
-	for _, s := range []string{"hash limit", "flood:", "targets (issue 3)", "MISSED"} {
+	for _, s := range []string{"round by round", "all", "rounds min–max", "flood:", "targets (issue 3)", "MISSED"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("table output lacks %q:\n%s", s, out)
 		}
@@ -279,7 +345,9 @@ func TestSignInFlagErrors(t *testing.T) {
 		{[]string{"--sign-in", "--seed-json", "x", "--sign-in-concurrency", "16,zero"}, `"zero" is not a number`},
 		{[]string{"--sign-in", "--seed-json", "x", "--sign-in-concurrency", ","}, "at least one"},
 		{[]string{"--sign-in", "--seed-json", "x", "--flood-max-inflight", "0"}, "must be positive"},
-		{[]string{"--sign-in", "--seed-json", "x", "--hash-duration", "0s"}, "must be positive"},
+		{[]string{"--sign-in", "--seed-json", "x", "--hash-round", "0s"}, "must be positive"},
+		{[]string{"--sign-in", "--seed-json", "x", "--sign-in-round", "0s"}, "must be positive"},
+		{[]string{"--sign-in", "--seed-json", "x", "--rounds", "0"}, "must be positive"},
 		{[]string{"--sign-in", "--seed-json", "/nonexistent/seed.json"}, "no such file"},
 		{[]string{"--sign-in", "--url", "http://10.0.0.1:8080", "--seed-json", "x"}, "not a loopback address"},
 	})
