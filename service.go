@@ -40,7 +40,6 @@ type Service struct {
 
 	dummyMu sync.Mutex // dummy: a hash to verify against for unknown emails
 	dummy   string
-	nobody  string // an identity id that exists nowhere, asked about for unknown emails
 
 	background chan struct{}  // bounds work started after answering
 	bgWait     sync.WaitGroup // counts it, for Drain
@@ -73,7 +72,7 @@ func NewService(store Store, cfg Config) *Service {
 		cfg.Logger = slog.Default()
 	}
 	return &Service{store: store, cfg: cfg, clock: cfg.Clock, ips: newIPLimiter(ipBurst, ipEvery),
-		background: make(chan struct{}, maxBackground), nobody: NewID(time.Unix(0, 0))}
+		background: make(chan struct{}, maxBackground)}
 }
 
 // Store returns the service's store.

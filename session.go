@@ -68,6 +68,11 @@ func (s *Service) reserveAttempt(ctx context.Context, email string, c Client, no
 		return nil, rateLimited(wait, "Too many attempts from your network; try again in %d seconds.")
 	}
 	key := s.throttleKey(email)
+	// Most sign-ins have no attempts on record: claim the first step
+	// straight away, one round trip, and read the count only when that fails.
+	if ok, err := s.store.ReserveLoginAttempt(ctx, key, 0, 1, now); err != nil || ok {
+		return key, err
+	}
 	// Each lost race means another attempt moved the count on, so after
 	// freeFailures losses the delay answers; the bound only guards against
 	// successes clearing the count again and again.
@@ -196,7 +201,9 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	if err != nil {
 		return nil, err
 	}
-	ident, err := s.identityByEmail(ctx, email)
+	// One query whether or not the email exists, and whatever the user's
+	// state, so that every failure makes the same queries.
+	ident, can, err := s.store.SignInIdentity(ctx, CanonicalEmail(email), now)
 	if err != nil {
 		return nil, err
 	}
@@ -204,28 +211,15 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	if err != nil {
 		return nil, err
 	}
-	// Asked whatever the password and whether the email exists, so that
-	// every failure makes the same queries.
-	id := s.nobody
-	if ident != nil {
-		id = ident.ID
-	}
-	can, err := s.store.CanSignIn(ctx, id, now)
-	if err != nil {
-		return nil, err
-	}
 	if !ok || !can {
 		return nil, unauthorizedSignIn()
 	}
-	var in *SignedIn
-	err = s.store.Update(ctx, func(tx Tx) error {
-		if err := s.succeeded(ctx, tx, key, c, now); err != nil {
-			return err
-		}
-		in, err = s.startSession(ctx, tx, ident, c, now)
-		return err
-	})
-	return in, err
+	in := s.newSession(ident, c, now)
+	if err := s.store.StartSession(ctx, in.Session, key); err != nil {
+		return nil, err
+	}
+	s.ips.refund(c.IP, now)
+	return in, nil
 }
 
 // identityByEmail finds the identity of what someone typed as their email;
@@ -242,19 +236,25 @@ func (s *Service) identityByEmail(ctx context.Context, email string) (*Identity,
 	return ident, err
 }
 
-// startSession writes a new session for ident and records the sign-in on
-// its users.
-func (s *Service) startSession(ctx context.Context, tx Tx, ident *Identity, c Client, now time.Time) (*SignedIn, error) {
+// newSession makes a new session of ident for the client, with its token.
+func (s *Service) newSession(ident *Identity, c Client, now time.Time) *SignedIn {
 	token := NewToken()
 	sess := &Session{ID: NewID(now), IdentityID: ident.ID, TokenHash: HashSecret(token), CreatedAt: now,
 		LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionMax), IP: c.IP, Device: useragent.Device(c.UserAgent)}
-	if err := tx.InsertSession(ctx, sess); err != nil {
+	return &SignedIn{Token: token, Session: sess, Identity: ident}
+}
+
+// startSession writes a new session for ident and records the sign-in on
+// its users, in tx.
+func (s *Service) startSession(ctx context.Context, tx Tx, ident *Identity, c Client, now time.Time) (*SignedIn, error) {
+	in := s.newSession(ident, c, now)
+	if err := tx.InsertSession(ctx, in.Session); err != nil {
 		return nil, err
 	}
-	if err := tx.RecordLogin(ctx, ident.ID, now, c.IP, sess.Device); err != nil {
+	if err := tx.RecordLogin(ctx, ident.ID, now, c.IP, in.Session.Device); err != nil {
 		return nil, err
 	}
-	return &SignedIn{Token: token, Session: sess, Identity: ident}, nil
+	return in, nil
 }
 
 // live reports whether a session is within its idle and absolute limits.

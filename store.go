@@ -68,6 +68,15 @@ type Store interface {
 	Identity(ctx context.Context, id string) (*Identity, error)
 	// IdentityByEmail finds an identity by CanonicalEmail; CodeNotFound when missing.
 	IdentityByEmail(ctx context.Context, emailKey string) (*Identity, error)
+	// SignInIdentity finds an identity by CanonicalEmail together with
+	// whether it may act somewhere at now (as CanSignIn), in one query; a
+	// nil identity, without error, when there is none.
+	SignInIdentity(ctx context.Context, emailKey string, now time.Time) (*Identity, bool, error)
+	// StartSession writes a new session, records the sign-in (the session's
+	// CreatedAt, IP and Device) on the identity's active users like
+	// RecordLogin, and forgets the throttle key's attempts: all or nothing,
+	// outside any transaction of the caller.
+	StartSession(ctx context.Context, s *Session, throttleKey []byte) error
 	// Memberships returns every user row of an identity with its account's
 	// name, ordered by account name.
 	Memberships(ctx context.Context, identityID string) ([]*Membership, error)

@@ -135,6 +135,7 @@ func TestQueryPlans(t *testing.T) {
 	}{
 		{"user by identity", sqlstore.UserByIdentitySQL, []any{id, acct}, "Index Scan users users_identity"},
 		{"can sign in", sqlstore.CanSignInSQL, []any{id, now}, "Index Scan users users_identity"},
+		{"sign-in identity", sqlstore.SignInIdentitySQL, []any{"a@example.com", now}, "Index Scan users users_identity"},
 		{"memberships", sqlstore.MembershipsSQL, []any{id}, "Index Scan users users_identity"},
 	} {
 		out, err := db.Explain(ctx, c.query, c.args...)

@@ -44,6 +44,7 @@ var Dialect = &sqlstore.Dialect{
 	Name:       "postgres",
 	ForUpdate:  " FOR UPDATE",
 	SkipLocked: " FOR UPDATE SKIP LOCKED",
+	WriteCTE:   true,
 	Search:     search,
 	// A search's best plan depends on its text (a rare term reads the
 	// trigram index, a two-letter one cannot use it), which a cached generic

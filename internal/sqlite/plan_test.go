@@ -38,6 +38,7 @@ func TestQueryPlans(t *testing.T) {
 		}{
 			{"session by hash", sqlstore.SessionByHashSQL, []any{[]byte("h")}, "SEARCH sessions USING INDEX"},
 			{"identity by email", sqlstore.IdentityByEmailSQL, []any{"a@example.com"}, "SEARCH identities USING INDEX"},
+			{"sign-in identity", sqlstore.SignInIdentitySQL, []any{"a@example.com", now}, "SEARCH users USING INDEX users_identity (identity_id=?)"},
 			{"user by identity", sqlstore.UserByIdentitySQL, []any{id, acct}, "SEARCH users USING INDEX users_identity (identity_id=? AND account_id=?)"},
 			{"can sign in", sqlstore.CanSignInSQL, []any{id, now}, "SEARCH users USING INDEX users_identity (identity_id=?)"},
 			{"memberships", sqlstore.MembershipsSQL, []any{id}, "SEARCH u USING INDEX users_identity (identity_id=?)"},

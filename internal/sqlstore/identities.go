@@ -52,6 +52,27 @@ func (s *Store) IdentityByEmail(ctx context.Context, emailKey string) (*roster.I
 	return getIdentity(ctx, s.read, IdentityByEmailSQL, "get identity by email", emailKey)
 }
 
+// SignInIdentitySQL finds an identity by email key with whether it has a
+// user that may act at $2 (CanSignInSQL's condition), in one query. The
+// redundant identity_id <> ” lets the partial index users_identity serve
+// the subquery.
+const SignInIdentitySQL = `SELECT ` + identityCols + `, EXISTS (SELECT 1 FROM users WHERE identity_id = identities.id
+	AND identity_id <> '' AND status = 'active' AND (access_until = 0 OR access_until > $2)) FROM identities WHERE email_key = $1`
+
+// SignInIdentity finds the identity of a sign-in and whether it may act
+// somewhere at now; nil when there is none.
+func (s *Store) SignInIdentity(ctx context.Context, emailKey string, now time.Time) (*roster.Identity, bool, error) {
+	var can bool
+	id, err := scanIdentity(s.read.QueryRowContext(ctx, SignInIdentitySQL, emailKey, roster.Micros(now)), &can)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("get identity for sign-in: %w", err)
+	}
+	return id, can, nil
+}
+
 // InsertIdentity adds an identity; CodeConflict when its id or EmailKey exists.
 func (t *tx) InsertIdentity(ctx context.Context, id *roster.Identity) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO identities (`+identityCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,

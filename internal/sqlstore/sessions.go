@@ -181,3 +181,32 @@ func (t *tx) Prune(ctx context.Context, now, idleBefore, failuresBefore time.Tim
 	}
 	return total, nil
 }
+
+// startSessionCTE is StartSession in one statement, for engines with
+// data-modifying WITH clauses.
+const startSessionCTE = `WITH cleared AS (DELETE FROM login_failures WHERE key = $9),
+	logged AS (UPDATE users SET last_login_at = $4, last_login_ip = $7, last_login_device = $8
+		WHERE identity_id = $2 AND identity_id <> '' AND status = 'active')
+	INSERT INTO sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+
+// StartSession writes a sign-in's session, records the sign-in on the
+// identity's active users and forgets the throttle key's attempts, all or
+// nothing: one statement where the engine allows (a sign-in's writes then
+// cost one round trip), a transaction otherwise.
+func (s *Store) StartSession(ctx context.Context, sess *roster.Session, throttleKey []byte) error {
+	if s.d.WriteCTE {
+		_, err := s.writeDB.ExecContext(ctx, startSessionCTE, sess.ID, sess.IdentityID, sess.TokenHash,
+			roster.Micros(sess.CreatedAt), roster.Micros(sess.LastSeenAt), roster.Micros(sess.ExpiresAt), sess.IP, sess.Device,
+			throttleKey)
+		return s.translate(err, "start session", "This session already exists.")
+	}
+	return s.Update(ctx, func(rtx roster.Tx) error {
+		if err := rtx.ClearLoginFailures(ctx, throttleKey); err != nil {
+			return err
+		}
+		if err := rtx.InsertSession(ctx, sess); err != nil {
+			return err
+		}
+		return rtx.RecordLogin(ctx, sess.IdentityID, sess.CreatedAt, sess.IP, sess.Device)
+	})
+}

@@ -60,6 +60,10 @@ type Dialect struct {
 	PlanPerExecution any
 	// Classify tells unique and foreign-key violations from other errors.
 	Classify func(error) ErrorKind
+	// WriteCTE reports that one statement may write several tables through
+	// data-modifying WITH clauses (PostgreSQL): the sign-in's writes then
+	// cost one round trip instead of a transaction's five.
+	WriteCTE bool
 	// CacheStatements keeps the prepared statements of reads for reuse
 	// (SQLite; pgx caches PostgreSQL's statements itself).
 	CacheStatements bool

@@ -160,6 +160,14 @@ func runIdentities(t *testing.T, setup func(t *testing.T) *fixture) {
 				if got, err := f.s.CanSignIn(f.ctx, id.ID, now); err != nil || got != tt.want {
 					t.Errorf("%s: CanSignIn = %v, %v; want %v", tt.name, got, err, tt.want)
 				}
+				// SignInIdentity answers the same in the same query.
+				got, can, err := f.s.SignInIdentity(f.ctx, id.EmailKey, now)
+				if err != nil || got == nil || got.ID != id.ID || got.PasswordHash != id.PasswordHash || can != tt.want {
+					t.Errorf("%s: SignInIdentity = %+v, %v, %v; want the identity and %v", tt.name, got, can, err, tt.want)
+				}
+			}
+			if got, can, err := f.s.SignInIdentity(f.ctx, "nobody@example.com", now); got != nil || can || err != nil {
+				t.Errorf("SignInIdentity(unknown) = %+v, %v, %v; want nil, false, nil", got, can, err)
 			}
 			// Invited users have no identity: "" never signs in.
 			f.user(a, func(u *roster.User) { u.Status = roster.StatusInvited })
@@ -195,6 +203,59 @@ func runIdentities(t *testing.T, setup func(t *testing.T) *fixture) {
 				}
 			}
 		})
+	})
+
+	t.Run("StartSession", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		a, b := f.account(), f.account()
+		id := f.identity()
+		mine := func(u *roster.User) { u.Email, u.IdentityID = id.Email, id.ID }
+		active := f.user(a, mine)
+		inactive := f.user(b, mine, func(u *roster.User) { u.Status = roster.StatusInactive })
+		key, other := []byte("the email's key"), []byte("someone else's key")
+		for _, k := range [][]byte{key, other} {
+			if ok, err := f.s.ReserveLoginAttempt(f.ctx, k, 0, 1, t0); err != nil || !ok {
+				t.Fatalf("ReserveLoginAttempt = %v, %v", ok, err)
+			}
+		}
+		at := t0.Add(time.Hour + time.Microsecond)
+		sess := newSession(id, at)
+		sess.IP, sess.Device = "198.51.100.7", "Safari 18 on macOS"
+		if err := f.s.StartSession(f.ctx, sess, key); err != nil {
+			t.Fatalf("StartSession = %v", err)
+		}
+		if got, err := f.s.SessionByHash(f.ctx, sess.TokenHash); err != nil || !cmp.Equal(got, sess) {
+			t.Errorf("SessionByHash after StartSession = %+v, %v; want %+v", got, err, sess)
+		}
+		active.LastLoginAt, active.LastLoginIP, active.LastLoginDevice = at, sess.IP, sess.Device
+		for _, u := range []*roster.User{active, inactive} {
+			if d := cmp.Diff(u, f.mustUser(u.AccountID, u.ID)); d != "" {
+				t.Errorf("user %s after StartSession (-want +got):\n%s", u.FullName(), d)
+			}
+		}
+		if n, _, err := f.s.LoginFailures(f.ctx, key); err != nil || n != 0 {
+			t.Errorf("attempts of the signed-in key = %d, %v; want 0", n, err)
+		}
+		if n, _, err := f.s.LoginFailures(f.ctx, other); err != nil || n != 1 {
+			t.Errorf("attempts of another key = %d, %v; want 1", n, err)
+		}
+		// All or nothing: a session that cannot be written (its id is
+		// taken) clears no attempts and records no login.
+		if ok, err := f.s.ReserveLoginAttempt(f.ctx, key, 0, 1, t0); err != nil || !ok {
+			t.Fatalf("ReserveLoginAttempt = %v, %v", ok, err)
+		}
+		again := *sess
+		again.TokenHash, again.CreatedAt = []byte("another token's hash"), at.Add(time.Hour)
+		if err := f.s.StartSession(f.ctx, &again, key); err == nil {
+			t.Fatal("StartSession with a session id in use succeeded")
+		}
+		if n, _, err := f.s.LoginFailures(f.ctx, key); err != nil || n != 1 {
+			t.Errorf("attempts after a failed StartSession = %d, %v; want 1", n, err)
+		}
+		if got := f.mustUser(active.AccountID, active.ID); !got.LastLoginAt.Equal(at) {
+			t.Errorf("last login after a failed StartSession = %v; want %v", got.LastLoginAt, at)
+		}
 	})
 
 	t.Run("Session", func(t *testing.T) {
