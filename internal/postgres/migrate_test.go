@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"roster/internal/postgres"
-	"roster/internal/sqlstore"
 	"roster/internal/storetest"
 	"roster/internal/testdb"
 )
@@ -23,18 +22,6 @@ func TestUpgradeIdentities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var before []sqlstore.Migration
-	for _, m := range ms {
-		if m.Version < 3 {
-			before = append(before, m)
-		}
-	}
-	if err := sqlstore.Migrate(ctx, db.WriteDB(), postgres.Dialect, before); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(query string, args ...any) error {
-		_, err := db.WriteDB().ExecContext(ctx, query, args...)
-		return err
-	}
+	exec := storetest.OlderSchema(t, db.WriteDB(), postgres.Dialect, ms, 3)
 	storetest.UpgradeIdentities(t, exec, false, func() error { return db.Migrate(ctx) }, db)
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"roster/internal/sqlite"
-	"roster/internal/sqlstore"
 	"roster/internal/storetest"
 )
 
@@ -23,19 +22,7 @@ func TestUpgradeIdentities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var before []sqlstore.Migration
-	for _, m := range ms {
-		if m.Version < 3 {
-			before = append(before, m)
-		}
-	}
-	if err := sqlstore.Migrate(ctx, db.WriteDB(), sqlite.Dialect, before); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(query string, args ...any) error {
-		_, err := db.WriteDB().ExecContext(ctx, query, args...)
-		return err
-	}
+	exec := storetest.OlderSchema(t, db.WriteDB(), sqlite.Dialect, ms, 3)
 	storetest.UpgradeIdentities(t, exec, true, func() error { return db.Migrate(ctx) }, db)
 	// The rebuilt outbox is a table like any other: the schema still checks.
 	var check string

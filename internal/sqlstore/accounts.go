@@ -67,17 +67,8 @@ func (t *tx) UpdateAccount(ctx context.Context, a *roster.Account) error {
 	if !roster.ValidID(a.ID) {
 		return errAccountNotFound()
 	}
-	res, err := t.q.ExecContext(ctx, `UPDATE accounts SET name = $2, enabled_roles = $3, allowed_domains = $4, updated_at = $5
+	return execOne(ctx, t.q, "update account", errAccountNotFound(), `UPDATE accounts SET name = $2, enabled_roles = $3, allowed_domains = $4, updated_at = $5
 		WHERE id = $1`, a.ID, a.Name, int64(a.EnabledRoles), joinDomains(a.AllowedDomains), roster.Micros(a.UpdatedAt))
-	if err != nil {
-		return fmt.Errorf("update account: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("update account: %w", err)
-	} else if n == 0 {
-		return errAccountNotFound()
-	}
-	return nil
 }
 
 // HasAccounts reports whether any account exists.

@@ -84,17 +84,8 @@ func (t *tx) InsertIdentity(ctx context.Context, id *roster.Identity) error {
 // SetPassword replaces an identity's password hash; CodeNotFound when the
 // identity is missing.
 func (t *tx) SetPassword(ctx context.Context, identityID, hash string, at time.Time) error {
-	res, err := t.q.ExecContext(ctx, `UPDATE identities SET password_hash = $2, password_changed_at = $3, updated_at = $3
+	return execOne(ctx, t.q, "set password", errIdentityNotFound(), `UPDATE identities SET password_hash = $2, password_changed_at = $3, updated_at = $3
 		WHERE id = $1`, identityID, hash, roster.Micros(at))
-	if err != nil {
-		return fmt.Errorf("set password: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("set password: %w", err)
-	} else if n == 0 {
-		return errIdentityNotFound()
-	}
-	return nil
 }
 
 // The queries on an identity's users repeat the predicate of the partial

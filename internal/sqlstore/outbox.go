@@ -51,18 +51,10 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, now, leaseUntil t
 
 // FinishOutbox records an attempt's outcome if owner still holds the lease.
 func (t *tx) FinishOutbox(ctx context.Context, m *roster.OutboxMessage, owner string) error {
-	res, err := t.q.ExecContext(ctx, `UPDATE outbox SET state = $1, next_attempt_at = $2, sent_at = $3, last_error = $4,
+	lost := roster.Errorf(roster.CodeConflict, "The lease on this message was lost to another worker.")
+	return execOne(ctx, t.q, "finish outbox", lost, `UPDATE outbox SET state = $1, next_attempt_at = $2, sent_at = $3, last_error = $4,
 		lease_owner = '', lease_until = 0 WHERE id = $5 AND lease_owner = $6`,
 		m.State, roster.Micros(m.NextAttemptAt), roster.Micros(m.SentAt), m.LastError, m.ID, owner)
-	if err != nil {
-		return fmt.Errorf("finish outbox: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("finish outbox: %w", err)
-	} else if n == 0 {
-		return roster.Errorf(roster.CodeConflict, "The lease on this message was lost to another worker.")
-	}
-	return nil
 }
 
 // MarkInvitationSent sets an invitation's send time once.

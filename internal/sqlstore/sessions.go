@@ -76,31 +76,13 @@ func (t *tx) InsertSession(ctx context.Context, s *roster.Session) error {
 // TouchSession sets a session's LastSeenAt; CodeNotFound when the session
 // is gone (it ended meanwhile).
 func (t *tx) TouchSession(ctx context.Context, sessionID string, at time.Time) error {
-	res, err := t.q.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, sessionID, roster.Micros(at))
-	if err != nil {
-		return fmt.Errorf("touch session: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("touch session: %w", err)
-	} else if n == 0 {
-		return errSessionNotFound()
-	}
-	return nil
+	return execOne(ctx, t.q, "touch session", errSessionNotFound(), `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, sessionID, roster.Micros(at))
 }
 
 // DeleteSession ends one session of an identity; CodeNotFound when the
 // identity has no such session.
 func (t *tx) DeleteSession(ctx context.Context, identityID, sessionID string) error {
-	res, err := t.q.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1 AND identity_id = $2`, sessionID, identityID)
-	if err != nil {
-		return fmt.Errorf("delete session: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete session: %w", err)
-	} else if n == 0 {
-		return errSessionNotFound()
-	}
-	return nil
+	return execOne(ctx, t.q, "delete session", errSessionNotFound(), `DELETE FROM sessions WHERE id = $1 AND identity_id = $2`, sessionID, identityID)
 }
 
 // DeleteSessions ends every session of an identity but except ("" for none).

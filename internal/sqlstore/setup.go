@@ -56,26 +56,13 @@ func (t *tx) InsertSetupToken(ctx context.Context, hash []byte, created, expires
 // changed: the caller's transaction rolls both back.
 func (t *tx) ClaimSetup(ctx context.Context, hash []byte, now time.Time) error {
 	at := roster.Micros(now)
-	res, err := t.q.ExecContext(ctx, `UPDATE setup_state SET done_at = $1 WHERE id = 1 AND done_at = 0`, max(at, 1))
-	if err != nil {
-		return fmt.Errorf("claim setup: %w", err)
+	if err := execOne(ctx, t.q, "claim setup",
+		roster.Errorf(roster.CodeConflict, "Roster is already set up: sign in, or ask an Admin for an invitation."),
+		`UPDATE setup_state SET done_at = $1 WHERE id = 1 AND done_at = 0`, max(at, 1)); err != nil {
+		return err
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("claim setup: %w", err)
-	} else if n == 0 {
-		return roster.Errorf(roster.CodeConflict, "Roster is already set up: sign in, or ask an Admin for an invitation.")
-	}
-	res, err = t.q.ExecContext(ctx, `UPDATE setup_tokens SET used_at = $1
+	return execOne(ctx, t.q, "claim setup", errSetupTokenNotFound(), `UPDATE setup_tokens SET used_at = $1
 		WHERE token_hash = $2 AND used_at = 0 AND expires_at > $1`, at, hash)
-	if err != nil {
-		return fmt.Errorf("claim setup: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("claim setup: %w", err)
-	} else if n == 0 {
-		return errSetupTokenNotFound()
-	}
-	return nil
 }
 
 // MarkSetupDone records that the first account exists, unless setup was

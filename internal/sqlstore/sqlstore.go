@@ -257,3 +257,24 @@ func (s *Store) Explain(ctx context.Context, query string, arg ...any) (string, 
 	}
 	return string(out), rows.Err()
 }
+
+// execer runs a statement: a pool, a connection or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// execOne runs a statement that must change a row, returning none when it
+// changed nothing (the row is missing, or no longer in the state the
+// statement requires) and naming op in any other error.
+func execOne(ctx context.Context, q execer, op string, none error, query string, args ...any) error {
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	} else if n == 0 {
+		return none
+	}
+	return nil
+}

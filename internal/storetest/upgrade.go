@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"testing"
 	"time"
@@ -9,7 +10,29 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"roster"
+	"roster/internal/sqlstore"
 )
+
+// OlderSchema migrates db to the schema of the releases before version
+// (ms are the engine's migrations) and returns a function that runs a
+// statement on it, to write data the way those releases did.
+func OlderSchema(t *testing.T, db *sql.DB, d *sqlstore.Dialect, ms []sqlstore.Migration, version int64) func(query string, args ...any) error {
+	t.Helper()
+	ctx := context.Background()
+	var before []sqlstore.Migration
+	for _, m := range ms {
+		if m.Version < version {
+			before = append(before, m)
+		}
+	}
+	if err := sqlstore.Migrate(ctx, db, d, before); err != nil {
+		t.Fatal(err)
+	}
+	return func(query string, args ...any) error {
+		_, err := db.ExecContext(ctx, query, args...)
+		return err
+	}
+}
 
 // UpgradeIdentities checks migration 0003_identities on data written before
 // it. exec runs a statement on a database migrated up to 0002; userSeq says
