@@ -97,6 +97,8 @@ func (s *server) pageRoutes() []pageRoute {
 		{"POST /forgot-password", s.forgotSubmit},
 		{"GET /reset-password", s.resetPage},
 		{"POST /reset-password", s.resetSubmit},
+		{"GET /accounts/{account_id}/invite", s.invitePage},
+		{"POST /accounts/{account_id}/invite", s.inviteSubmit},
 		{"GET /sessions", s.sessionsPage},
 		{"POST /sessions/end", s.endSession},
 	}
