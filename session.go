@@ -33,7 +33,18 @@ func rateLimited(wait time.Duration, message string) error {
 	if secs < 1 {
 		secs = 1
 	}
-	return &Error{Code: CodeRateLimited, RetryAfter: secs, Message: fmt.Sprintf(message, secs)}
+	return &Error{Code: CodeRateLimited, RetryAfter: secs, Message: fmt.Sprintf(message, secondsWords(secs))}
+}
+
+// secondsWords says a wait: "1 second", "30 seconds", "2 minutes".
+func secondsWords(secs int) string {
+	switch {
+	case secs == 1:
+		return "1 second"
+	case secs < 120:
+		return fmt.Sprintf("%d seconds", secs)
+	}
+	return fmt.Sprintf("%d minutes", (secs+59)/60)
 }
 
 // throttleKey is the store key of an email's sign-in failures: an HMAC, so
@@ -65,7 +76,7 @@ func failureDelay(n int, last, now time.Time) time.Duration {
 // token back and clears the count (succeeded); a failure leaves both spent.
 func (s *Service) reserveAttempt(ctx context.Context, email string, c Client, now time.Time) ([]byte, error) {
 	if wait := s.ips.take(c.IP, now); wait > 0 {
-		return nil, rateLimited(wait, "Too many attempts from your network; try again in %d seconds.")
+		return nil, rateLimited(wait, "Too many attempts from your network; try again in %s.")
 	}
 	key := s.throttleKey(email)
 	// Most sign-ins have no attempts on record: claim the first step
@@ -86,7 +97,7 @@ func (s *Service) reserveAttempt(ctx context.Context, email string, c Client, no
 			prior, next = 0, 1 // forgotten: count again from one
 		}
 		if wait := failureDelay(prior, last, now); wait > 0 {
-			return nil, rateLimited(wait, "Too many failed attempts for this email; try again in %d seconds.")
+			return nil, rateLimited(wait, "Too many failed attempts for this email; try again in %s.")
 		}
 		ok, err := s.store.ReserveLoginAttempt(ctx, key, n, next, now)
 		if err != nil {
@@ -97,7 +108,7 @@ func (s *Service) reserveAttempt(ctx context.Context, email string, c Client, no
 		}
 		// Another attempt for this email took the step; look again.
 	}
-	return nil, rateLimited(time.Second, "Other sign-ins for this email are in progress; try again in %d seconds.")
+	return nil, rateLimited(time.Second, "Other sign-ins for this email are in progress; try again in %s.")
 }
 
 // succeeded undoes what reserveAttempt spent, inside the transaction that
@@ -142,7 +153,7 @@ func (s *Service) verify(ctx context.Context, w PasswordWork, ident *Identity, p
 }
 
 func busy() error {
-	return rateLimited(time.Second, "Roster is busy signing people in; try again in %d seconds.")
+	return rateLimited(time.Second, "Roster is busy signing people in; try again in %s.")
 }
 
 // dummyHash returns a hash of a random password made with the current
@@ -175,7 +186,7 @@ func (s *Service) hash(ctx context.Context, password string, c Client) (string, 
 	}
 	defer w.Done()
 	if wait := s.ips.take(c.IP, s.clock.Now()); wait > 0 {
-		return "", rateLimited(wait, "Too many attempts from your network; try again in %d seconds.")
+		return "", rateLimited(wait, "Too many attempts from your network; try again in %s.")
 	}
 	h, err := w.Hash(ctx, password)
 	if err != nil && s.cfg.Passwords.Busy(err) {
@@ -397,7 +408,7 @@ func (s *Service) EndSession(ctx context.Context, sess *Session, sessionID strin
 func (s *Service) RequestPasswordReset(ctx context.Context, email string, c Client) error {
 	now := s.clock.Now()
 	if wait := s.ips.take(c.IP, now); wait > 0 {
-		return rateLimited(wait, "Too many attempts from your network; try again in %d seconds.")
+		return rateLimited(wait, "Too many attempts from your network; try again in %s.")
 	}
 	s.later(ctx, "password reset request", func(ctx context.Context) error { return s.requestReset(ctx, email, now) })
 	return nil

@@ -355,9 +355,9 @@ func TestSignInFlagErrors(t *testing.T) {
 
 func TestPageTextAndRefusalReason(t *testing.T) {
 	page := `<!doctype html><html><head><title>Too many</title><style>p{}</style></head><body><header>Roster</header>
-<main><h1>Too many attempts</h1><p>Roster is busy signing people in; try again in 1 seconds.</p><p>You can try again in a second.</p></main></body></html>`
+<main><h1>Too many attempts</h1><p>Roster is busy signing people in; try again in 1 second.</p><p>You can try again in a second.</p></main></body></html>`
 	text := pageText([]byte(page), 300)
-	if want := "Roster Too many attempts Roster is busy signing people in; try again in 1 seconds. You can try again in a second."; text != want {
+	if want := "Roster Too many attempts Roster is busy signing people in; try again in 1 second. You can try again in a second."; text != want {
 		t.Errorf("pageText = %q, want %q", text, want)
 	}
 	if got := pageText([]byte("<p>abcdef</p>"), 3); got != "abc" {
@@ -365,9 +365,9 @@ func TestPageTextAndRefusalReason(t *testing.T) {
 	}
 	tests := map[string]string{
 		text: "hashing queue full",
-		"Too many attempts from your network; try again in 4 seconds.":           "client IP throttled",
-		"Too many failed attempts for this email; try again in 8 seconds.":       "email throttled",
-		"Other sign-ins for this email are in progress; try again in 1 seconds.": "other sign-ins for the email in progress",
+		"Too many attempts from your network; try again in 4 seconds.":          "client IP throttled",
+		"Too many failed attempts for this email; try again in 8 seconds.":      "email throttled",
+		"Other sign-ins for this email are in progress; try again in 1 second.": "other sign-ins for the email in progress",
 		"Slow down.": "other",
 	}
 	for in, want := range tests {

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"roster"
@@ -27,7 +29,17 @@ type pageSet struct {
 	tmpl    map[string]*template.Template
 	css     []byte
 	cssHash string
+
+	// errors keeps rendered error pages by status and text: they carry
+	// nothing of the reader, and under a flood the same refusal is answered
+	// thousands of times a second, so it is rendered once.
+	errors     sync.Map // string → []byte
+	errorCount atomic.Int32
 }
+
+// maxCachedErrorPages bounds the cache of rendered error pages; messages
+// that name a number of seconds or a value can vary.
+const maxCachedErrorPages = 256
 
 // mustParsePages parses every template at start-up, so that a broken one
 // stops the server before it serves anything.
@@ -194,9 +206,19 @@ type view struct {
 // render writes the page named name with status. The page is rendered to
 // a buffer first, so a template failure is a clean error page.
 func (s *server) render(w http.ResponseWriter, r *http.Request, pr *pageRequest, status int, name, title string, f *form, data any) error {
+	b, err := s.renderBytes(pr, name, title, f, data)
+	if err != nil {
+		return err
+	}
+	writePage(w, status, b)
+	return nil
+}
+
+// renderBytes renders a page into memory.
+func (s *server) renderBytes(pr *pageRequest, name, title string, f *form, data any) ([]byte, error) {
 	t := s.pages.tmpl[name]
 	if t == nil {
-		return fmt.Errorf("no template %q", name)
+		return nil, fmt.Errorf("no template %q", name)
 	}
 	v := view{Title: title, CSS: "/static/roster.css?v=" + s.pages.cssHash, Form: f, Page: data}
 	if pr != nil {
@@ -207,14 +229,18 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, pr *pageRequest,
 	}
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, "layout.html", v); err != nil {
-		return fmt.Errorf("render %s: %w", name, err)
+		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
+	return b.Bytes(), nil
+}
+
+// writePage writes a rendered page.
+func writePage(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = w.Write(b.Bytes())
-	return nil
+	_, _ = w.Write(body)
 }
 
 // message is the data of a page that only says something: a heading,
@@ -247,10 +273,21 @@ func (s *server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 		msg.Paras = append(msg.Paras, "You can try again "+inWords(e.RetryAfter)+".")
 	}
-	if err := s.render(w, r, nil, status, "message", msg.Heading, nil, msg); err != nil {
-		s.logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "pattern", patternPath(r.Pattern), "err", err)
-		http.Error(w, "Internal error", http.StatusInternalServerError)
+	key := strconv.Itoa(status) + "\x00" + msg.Heading + "\x00" + strings.Join(msg.Paras, "\x00")
+	body, ok := s.pages.errors.Load(key)
+	if !ok {
+		b, err := s.renderBytes(nil, "message", msg.Heading, nil, msg)
+		if err != nil {
+			s.logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "pattern", patternPath(r.Pattern), "err", err)
+			http.Error(w, "Internal error", http.StatusInternalServerError)
+			return
+		}
+		body = b
+		if s.pages.errorCount.Add(1) <= maxCachedErrorPages {
+			s.pages.errors.Store(key, b)
+		}
 	}
+	writePage(w, status, body.([]byte))
 }
 
 // errorHeading is the heading of an error page.
