@@ -59,7 +59,7 @@ func addDBFlags(fs *flagSet, withSecret bool) *dbFlags {
 	}
 	if withSecret {
 		f.secret = fs.EnvString("secret", "",
-			"secret (at least 32 characters) from which invitation links are derived; "+
+			"secret (at least 32 characters) from which invitation and reset links, CSRF tokens and sign-in throttle keys are derived; "+
 				"unset: generated once into <data-dir>/secret. Set the same value on every instance that shares a PostgreSQL database")
 	}
 	return f
