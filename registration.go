@@ -308,7 +308,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string, 
 	}
 	var out *SignedIn
 	err = s.store.Update(ctx, func(tx Tx) error {
-		if err := s.succeeded(ctx, tx, key, c, now); err != nil {
+		if err := tx.ClearLoginFailures(ctx, key); err != nil {
 			return err
 		}
 		if err := s.join(ctx, tx, m, ident, "", "", c); err != nil {
@@ -320,5 +320,6 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string, 
 	if err != nil {
 		return nil, err
 	}
+	s.ips.refund(c.IP, now) // a success spends nothing of the client's budget
 	return out, nil
 }

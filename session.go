@@ -73,7 +73,7 @@ func failureDelay(n int, last, now time.Time) time.Duration {
 // and the email's attempt count moves up one step, unless either is
 // throttled. Each concurrent attempt needs its own step of the count, so the
 // delays hold however many guesses arrive at once. A success gives the
-// token back and clears the count (succeeded); a failure leaves both spent.
+// token back and clears the count; a failure leaves both spent.
 func (s *Service) reserveAttempt(ctx context.Context, email string, c Client, now time.Time) ([]byte, error) {
 	if wait := s.ips.take(c.IP, now); wait > 0 {
 		return nil, rateLimited(wait, "Too many attempts from your network; try again in %s.")
@@ -109,13 +109,6 @@ func (s *Service) reserveAttempt(ctx context.Context, email string, c Client, no
 		// Another attempt for this email took the step; look again.
 	}
 	return nil, rateLimited(time.Second, "Other sign-ins for this email are in progress; try again in %s.")
-}
-
-// succeeded undoes what reserveAttempt spent, inside the transaction that
-// starts the session.
-func (s *Service) succeeded(ctx context.Context, tx Tx, key []byte, c Client, now time.Time) error {
-	s.ips.refund(c.IP, now)
-	return tx.ClearLoginFailures(ctx, key)
 }
 
 // admit takes a place in the hashing queue, or answers CodeRateLimited at

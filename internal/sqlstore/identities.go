@@ -52,12 +52,16 @@ func (s *Store) IdentityByEmail(ctx context.Context, emailKey string) (*roster.I
 	return getIdentity(ctx, s.read, IdentityByEmailSQL, "get identity by email", emailKey)
 }
 
+// mayActAt2 is the condition on a user row that it may act at $2: active,
+// and before its access deadline if it has one.
+const mayActAt2 = `status = 'active' AND (access_until = 0 OR access_until > $2)`
+
 // SignInIdentitySQL finds an identity by email key with whether it has a
 // user that may act at $2 (CanSignInSQL's condition), in one query. The
-// redundant identity_id <> ” lets the partial index users_identity serve
-// the subquery.
+// redundant test that identity_id is not empty lets the partial index
+// users_identity serve the subquery.
 const SignInIdentitySQL = `SELECT ` + identityCols + `, EXISTS (SELECT 1 FROM users WHERE identity_id = identities.id
-	AND identity_id <> '' AND status = 'active' AND (access_until = 0 OR access_until > $2)) FROM identities WHERE email_key = $1`
+	AND identity_id <> '' AND ` + mayActAt2 + `) FROM identities WHERE email_key = $1`
 
 // SignInIdentity finds the identity of a sign-in and whether it may act
 // somewhere at now; nil when there is none.
@@ -106,7 +110,7 @@ const UserByIdentitySQL = `SELECT ` + userCols + ` FROM users
 // CanSignInSQL tells whether an identity has a user that may act at $2.
 // Exported for the query-plan tests.
 const CanSignInSQL = `SELECT count(*) FROM (SELECT 1 FROM users WHERE identity_id = $1 AND identity_id <> ''
-	AND status = 'active' AND (access_until = 0 OR access_until > $2) LIMIT 1) m`
+	AND ` + mayActAt2 + ` LIMIT 1) m`
 
 // Memberships returns every user of an identity with its account's name,
 // ordered by account name.
@@ -156,12 +160,18 @@ func (s *Store) CanSignIn(ctx context.Context, identityID string, now time.Time)
 	return n > 0, nil
 }
 
+// recordLoginSQL is the UPDATE of RecordLogin, with the placeholders of the
+// identity, the time, the IP and the device; StartSession embeds it.
+func recordLoginSQL(identity, at, ip, device string) string {
+	return `UPDATE users SET last_login_at = ` + at + `, last_login_ip = ` + ip + `, last_login_device = ` + device + `
+		WHERE identity_id = ` + identity + ` AND identity_id <> '' AND status = 'active'`
+}
+
 // RecordLogin sets the last login of every active user of the identity,
 // leaving Version (the ETag) and UpdatedAt as they are: signing in changes
 // nothing an Admin edits.
 func (t *tx) RecordLogin(ctx context.Context, identityID string, at time.Time, ip, device string) error {
-	_, err := t.q.ExecContext(ctx, `UPDATE users SET last_login_at = $2, last_login_ip = $3, last_login_device = $4
-		WHERE identity_id = $1 AND identity_id <> '' AND status = 'active'`, identityID, roster.Micros(at), ip, device)
+	_, err := t.q.ExecContext(ctx, recordLoginSQL("$1", "$2", "$3", "$4"), identityID, roster.Micros(at), ip, device)
 	if err != nil {
 		return fmt.Errorf("record login: %w", err)
 	}

@@ -166,9 +166,8 @@ func (t *tx) Prune(ctx context.Context, now, idleBefore, failuresBefore time.Tim
 
 // startSessionCTE is StartSession in one statement, for engines with
 // data-modifying WITH clauses.
-const startSessionCTE = `WITH cleared AS (DELETE FROM login_failures WHERE key = $9),
-	logged AS (UPDATE users SET last_login_at = $4, last_login_ip = $7, last_login_device = $8
-		WHERE identity_id = $2 AND identity_id <> '' AND status = 'active')
+var startSessionCTE = `WITH cleared AS (DELETE FROM login_failures WHERE key = $9),
+	logged AS (` + recordLoginSQL("$2", "$4", "$7", "$8") + `)
 	INSERT INTO sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 
 // StartSession writes a sign-in's session, records the sign-in on the

@@ -63,11 +63,14 @@ func (f *form) fail(field, msg string) {
 	f.Summary = append(f.Summary, summaryItem{Message: msg})
 }
 
-// failWith records the problems of a CodeInvalid error, in the order of the
-// fields on the page, and reports whether err was one.
+// failWith records the problems of a CodeInvalid error (or of a
+// CodeConflict naming its fields), in the order of the fields on the page,
+// and reports whether err was one.
 func (f *form) failWith(err error) bool {
 	var e *roster.Error
-	if !errors.As(err, &e) || e.Code != roster.CodeInvalid {
+	// A conflict that names its field (the email is in the account
+	// already) belongs on the form like a validation error.
+	if !errors.As(err, &e) || e.Code != roster.CodeInvalid && (e.Code != roster.CodeConflict || len(e.Fields) == 0) {
 		return false
 	}
 	if len(e.Fields) == 0 {

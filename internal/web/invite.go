@@ -86,21 +86,10 @@ func (s *server) inviteSubmit(w http.ResponseWriter, r *http.Request, pr *pageRe
 			Links: []link{{"/accounts/" + acct.ID + "/invite", "Invite someone else"}, {"/", "Your accounts"}}}
 		return s.render(w, r, pr, http.StatusCreated, "message", m.Heading, nil, m)
 	case roster.CodeInvalid, roster.CodeConflict:
-		if !f.failWith(asInvalid(err)) {
+		if !f.failWith(err) {
 			return err
 		}
 		return s.renderInvite(w, r, pr, http.StatusUnprocessableEntity, acct, f, in.Roles)
-	}
-	return err
-}
-
-// asInvalid turns a conflict on a field (the email is in the account
-// already) into the per-field form of a validation error.
-func asInvalid(err error) error {
-	if e, ok := err.(*roster.Error); ok && e.Code == roster.CodeConflict && len(e.Fields) > 0 {
-		c := *e
-		c.Code = roster.CodeInvalid
-		return &c
 	}
 	return err
 }
