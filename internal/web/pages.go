@@ -271,6 +271,10 @@ func (s *server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	msg := message{Heading: errorHeading(e.Code), Paras: []string{e.Message}, Links: []link{{"/", "Go to the start page"}}}
 	if e.Code == roster.CodeRateLimited && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		// The reader has nothing to send for seconds: keeping the
+		// connection alive would only hold its memory (about 50 KiB of
+		// buffers and goroutine), which in a flood of sign-ins adds up.
+		w.Header().Set("Connection", "close")
 		msg.Paras = append(msg.Paras, "You can try again "+inWords(e.RetryAfter)+".")
 	}
 	key := strconv.Itoa(status) + "\x00" + msg.Heading + "\x00" + strings.Join(msg.Paras, "\x00")

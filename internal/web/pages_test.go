@@ -100,6 +100,7 @@ type page struct {
 	status int
 	header http.Header
 	body   string
+	closed bool // the server closed the connection after this answer
 }
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -147,7 +148,7 @@ func (b *browser) do(t *testing.T, req *http.Request) *page {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &page{rq: req.Method + " " + req.URL.RequestURI(), status: res.StatusCode, header: res.Header, body: string(body)}
+	p := &page{rq: req.Method + " " + req.URL.RequestURI(), status: res.StatusCode, header: res.Header, body: string(body), closed: res.Close}
 	if m := csrfRE.FindStringSubmatch(p.body); m != nil {
 		b.csrf = m[1]
 	}
@@ -680,6 +681,11 @@ func TestSignInThrottled(t *testing.T) {
 		p.want(t, http.StatusTooManyRequests).has(t, "Too many attempts", "You can try again in")
 		if ra := p.header.Get("Retry-After"); ra == "" || ra == "0" {
 			t.Errorf("429 Retry-After = %q, want seconds", ra)
+		}
+		// A refused client has nothing to send for seconds: its connection
+		// is not kept open, so a flood of them holds no memory.
+		if !p.closed {
+			t.Errorf("429 kept the connection open, want Connection: close")
 		}
 		// The throttle holds for the right password too.
 		b.post(t, "/sign-in", url.Values{"email": {adminEmail}, "password": {adminPassword}}).want(t, http.StatusTooManyRequests)
