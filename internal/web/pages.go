@@ -20,15 +20,15 @@ import (
 	"roster"
 )
 
-//go:embed templates/*.html static/roster.css
+//go:embed templates/*.html static/css/*.css static/js/*.js
 var assets embed.FS
 
 // pageSet holds the parsed page templates, each with the shared layout,
-// and the stylesheet with its content hash.
+// and the two static assets.
 type pageSet struct {
-	tmpl    map[string]*template.Template
-	css     []byte
-	cssHash string
+	tmpl map[string]*template.Template
+	css  asset // static/css/*.css in name order, served as /static/roster.css
+	js   asset // static/js/*.js in name order, served as /static/roster.js
 
 	// errors keeps rendered error pages by status and text: they carry
 	// nothing of the reader, and under a flood the same refusal is answered
@@ -57,13 +57,44 @@ func mustParsePages() *pageSet {
 		t := template.Must(template.Must(base.Clone()).ParseFS(assets, name))
 		ps.tmpl[strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".html")] = t
 	}
-	ps.css, err = assets.ReadFile("static/roster.css")
-	if err != nil {
-		panic(err)
-	}
-	sum := sha256.Sum256(ps.css)
-	ps.cssHash = hex.EncodeToString(sum[:8])
+	ps.css = mustConcat("static/css/*.css", "text/css; charset=utf-8")
+	ps.js = mustConcat("static/js/*.js", "text/javascript; charset=utf-8")
 	return ps
+}
+
+// asset is one static file, served with its content hash in the link
+// (?v=) so that a browser may cache it for ever.
+type asset struct {
+	body        []byte
+	hash        string
+	contentType string
+}
+
+// url is the asset's link with its content hash.
+func (a asset) url(path string) string { return path + "?v=" + a.hash }
+
+// mustConcat joins the embedded files matching pattern, in name order: each
+// part of the interface keeps its styles and script in a file of its own,
+// and a page still loads one stylesheet and one script.
+func mustConcat(pattern, contentType string) asset {
+	names, err := fs.Glob(assets, pattern)
+	if err != nil || len(names) == 0 {
+		panic(fmt.Sprintf("no embedded files %s", pattern))
+	}
+	var b bytes.Buffer
+	for _, name := range names {
+		part, err := assets.ReadFile(name)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Fprintf(&b, "/* %s */\n", strings.TrimPrefix(name, "static/"))
+		b.Write(part)
+		if len(part) > 0 && part[len(part)-1] != '\n' {
+			b.WriteByte('\n')
+		}
+	}
+	sum := sha256.Sum256(b.Bytes())
+	return asset{body: b.Bytes(), hash: hex.EncodeToString(sum[:8]), contentType: contentType}
 }
 
 var templateFuncs = template.FuncMap{
@@ -76,7 +107,7 @@ var templateFuncs = template.FuncMap{
 		case roster.StatusActive:
 			return "Active"
 		case roster.StatusInvited:
-			return "Invited"
+			return "Invitation Sent"
 		case roster.StatusInactive:
 			return "Inactive"
 		}
@@ -105,13 +136,18 @@ func roleNames(set roster.RoleSet) string {
 }
 
 // pageRequest is what every page handler gets besides the request: the
-// client, the signed-in session (nil when signed out) and the form's CSRF
-// token.
+// client, the signed-in session (nil when signed out), the form's CSRF
+// token and the flash message left by the previous answer. Pages inside an
+// account (accountPage) also get the account and the actor.
 type pageRequest struct {
 	client  roster.Client
 	session *roster.Session
 	ident   *roster.Identity
 	csrf    string
+	flash   string
+
+	account *roster.Account // nil outside /accounts/{account_id}/...
+	actor   *roster.Actor   // the signed-in person as a member of account
 }
 
 // pageHandler is the one shape of a page: read the input (the form is
@@ -147,6 +183,7 @@ func (s *server) page(h pageHandler) http.Handler {
 				return
 			}
 		}
+		pr.flash = s.takeFlash(w, r)
 		if err := h(w, r, pr); err != nil {
 			s.errorPage(w, r, err)
 		}
@@ -158,7 +195,7 @@ func (s *server) page(h pageHandler) http.Handler {
 // to another site or to a log.
 func pageHeaders(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	if r.URL.Query().Has("token") {
@@ -192,15 +229,19 @@ func (s *server) checkForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 // view is what the layout renders: the page's title, the signed-in
-// identity (for the header), the CSRF token for every form, the form state
-// and the page's own data.
+// identity and the account of the page (for the header and navigation),
+// the CSRF token for every form, the flash message, the form state and the
+// page's own data.
 type view struct {
-	Title string
-	CSS   string
-	CSRF  string
-	Ident *roster.Identity
-	Form  *form
-	Page  any
+	Title     string
+	CSS, JS   string
+	CSRF      string
+	Ident     *roster.Identity
+	Account   *roster.Account // nil outside an account's pages
+	CanManage bool            // the signed-in person has team.manage in Account
+	Flash     string
+	Form      *form
+	Page      any
 }
 
 // render writes the page named name with status. The page is rendered to
@@ -220,9 +261,10 @@ func (s *server) renderBytes(pr *pageRequest, name, title string, f *form, data 
 	if t == nil {
 		return nil, fmt.Errorf("no template %q", name)
 	}
-	v := view{Title: title, CSS: "/static/roster.css?v=" + s.pages.cssHash, Form: f, Page: data}
+	v := view{Title: title, CSS: s.pages.css.url("/static/roster.css"), JS: s.pages.js.url("/static/roster.js"), Form: f, Page: data}
 	if pr != nil {
-		v.CSRF, v.Ident = pr.csrf, pr.ident
+		v.CSRF, v.Ident, v.Account, v.Flash = pr.csrf, pr.ident, pr.account, pr.flash
+		v.CanManage = pr.actor != nil && pr.actor.Roles.Can("team.manage")
 	}
 	if f != nil && f.HasErrors() {
 		v.Title = "Error: " + title
@@ -355,17 +397,19 @@ func signInURL(next string) string {
 	return "/sign-in?next=" + url.QueryEscape(next)
 }
 
-// stylesheet serves the one stylesheet. Its link carries the content hash
-// (?v=), so a matching request may be cached for ever.
-func (s *server) stylesheet(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Content-Type", "text/css; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("ETag", `"`+s.pages.cssHash+`"`)
-	if r.URL.Query().Get("v") == s.pages.cssHash {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		h.Set("Cache-Control", "no-cache")
+// serveAsset serves one of the static assets. Its link carries the content
+// hash (?v=), so a matching request may be cached for ever.
+func serveAsset(a asset, name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", a.contentType)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("ETag", `"`+a.hash+`"`)
+		if r.URL.Query().Get("v") == a.hash {
+			h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			h.Set("Cache-Control", "no-cache")
+		}
+		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(a.body))
 	}
-	http.ServeContent(w, r, "roster.css", time.Time{}, bytes.NewReader(s.pages.css))
 }

@@ -24,7 +24,8 @@ func NewServer(logger *slog.Logger, svc *roster.Service, opts Options) http.Hand
 	for _, p := range s.pageRoutes() {
 		s.mux.Handle(p.pattern, s.page(p.serve))
 	}
-	s.mux.HandleFunc("GET /static/roster.css", s.stylesheet)
+	s.mux.HandleFunc("GET /static/roster.css", serveAsset(s.pages.css, "roster.css"))
+	s.mux.HandleFunc("GET /static/roster.js", serveAsset(s.pages.js, "roster.js"))
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
 	h := s.logRequests(s.recoverPanics(cop.Handler(http.HandlerFunc(s.dispatch))))
