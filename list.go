@@ -62,22 +62,28 @@ type ListQuery struct {
 	Filters []Filter
 	Sort    Sort
 	Limit   int
-	After   *Cursor // nil for the first page
+	After   *Cursor // the page after this position; nil for the first page
+	Before  *Cursor // or the page before it (at most one of After and Before)
 }
 
-// Cursor is the keyset position after the last row of a page.
+// Cursor is a keyset position in a list: the row the next page continues
+// after or, with Back, the row the previous page ends before.
 type Cursor struct {
 	Sort string `json:"s"` // Sort.String() of the query that made it
 	Key  string `json:"k,omitempty"`
 	Int  int64  `json:"i,omitempty"`
 	ID   string `json:"id"`
+	Back bool   `json:"b,omitempty"`
 }
 
 // UserPage is one page of a user list.
 type UserPage struct {
 	Items      []*User
 	Total      int64
-	NextCursor *Cursor
+	NextCursor *Cursor // nil when the page is the last one
+	// PrevCursor leads to the page before, read backwards from the page's
+	// first row; nil on the first page.
+	PrevCursor *Cursor
 }
 
 // Paging limits.
@@ -161,6 +167,8 @@ func ParseListParams(in ListParams) (ListQuery, error) {
 			p.Add("cursor", "The cursor is not valid: pass next_cursor from a previous page unchanged.")
 		case c.Sort != q.Sort.String():
 			p.Add("cursor", "The cursor belongs to a list sorted by %q; start again from the first page to sort by %q.", c.Sort, q.Sort.String())
+		case c.Back:
+			q.Before = c
 		default:
 			q.After = c
 		}
@@ -169,6 +177,16 @@ func ParseListParams(in ListParams) (ListQuery, error) {
 		return ListQuery{}, &Error{Code: CodeBadRequest, Message: "Some list parameters are not valid; see errors.", Fields: p}
 	}
 	return q, nil
+}
+
+// ParseFilter reads one filter in the API form, e.g. "status:is:active";
+// the error is CodeBadRequest with a message that says what is wrong.
+func ParseFilter(s string) (Filter, error) {
+	f, msg := parseFilter(s)
+	if msg != "" {
+		return Filter{}, &Error{Code: CodeBadRequest, Message: msg}
+	}
+	return f, nil
 }
 
 func parseFilter(s string) (Filter, string) {
@@ -266,5 +284,13 @@ func CursorFor(s Sort, u *User) *Cursor {
 	case SortInvitedAt:
 		c.Int = Micros(u.InvitedAt)
 	}
+	return c
+}
+
+// CursorBefore returns the cursor of the page that ends before u in a list
+// sorted by s.
+func CursorBefore(s Sort, u *User) *Cursor {
+	c := CursorFor(s, u)
+	c.Back = true
 	return c
 }

@@ -81,6 +81,17 @@ func (s *Service) Store() Store { return s.store }
 // Now returns the service clock's time.
 func (s *Service) Now() time.Time { return s.clock.Now() }
 
+// StaffDomains are the email domains of the operator's staff, who alone
+// may hold the Expert role.
+func (s *Service) StaffDomains() []string { return slices.Clone(s.cfg.StaffDomains) }
+
+// LinkLifetimes says how long the links sent by email live, for the pages
+// that tell people: an invitation from its sending, a password reset, and
+// the setup link from its printing.
+func (s *Service) LinkLifetimes() (invitation, reset, setup time.Duration) {
+	return s.cfg.InvitationTTL, s.cfg.ResetTTL, s.cfg.SetupTTL
+}
+
 // Actor is an authenticated caller: a user of one account, or the operator.
 type Actor struct {
 	AccountID string
@@ -395,7 +406,8 @@ func guardLastAdmin(ctx context.Context, tx Tx, u *User, what string) error {
 		return err
 	}
 	if n <= 1 {
-		return Errorf(CodeConflict, "%s is the last active Admin of this account without an access deadline; %s. Make another user an Admin first.", u.FullName(), what)
+		return Errorf(CodeConflict, "%s is the only active Admin of this account without an access deadline, and an account must always keep one "+
+			"(an Admin whose access ends does not count); %s. Make another user an Admin without a deadline first.", u.FullName(), what)
 	}
 	return nil
 }

@@ -1450,7 +1450,7 @@ func TestLastActiveAdmin(t *testing.T) {
 			before := e.snapshot(t, e.acct.ID)
 			err := fn()
 			wantError(t, err, roster.CodeConflict)
-			if !strings.Contains(roster.ErrorMessage(err), "last active Admin") {
+			if !strings.Contains(roster.ErrorMessage(err), "only active Admin of this account without an access deadline") {
 				t.Errorf("%s the last Admin: message %q does not say why", name, roster.ErrorMessage(err))
 			}
 			e.unchanged(t, before, name+" of the last active Admin")

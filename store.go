@@ -29,7 +29,9 @@ type Store interface {
 	UserDetails(ctx context.Context, accountID, userID string, now time.Time) (*UserDetails, error)
 	// UserByEmail finds a user of an account by folded email.
 	UserByEmail(ctx context.Context, accountID, emailKey string) (*User, error)
-	// ListUsers returns one page of users and the total of every match.
+	// ListUsers returns one page of users and the total of every match:
+	// the first, the one after q.After or the one before q.Before, its
+	// items always in the list's order.
 	// Items carry the fields of a list row only: ID, AccountID, FirstName,
 	// LastName, Email, Roles, Status, AccessUntil, InvitedAt, JoinedAt,
 	// LastLoginAt and the keys NameKey and EmailKey; User has the rest.

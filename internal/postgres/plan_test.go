@@ -73,6 +73,7 @@ func TestQueryPlans(t *testing.T) {
 			checks = append(checks,
 				check{"list " + sort.String(), roster.ListQuery{Sort: sort, Limit: 100}, []string{scan, "user_counts"}},
 				check{"list " + sort.String() + " after cursor", roster.ListQuery{Sort: sort, Limit: 100, After: &c}, []string{scan, "user_counts"}},
+				check{"list " + sort.String() + " before cursor", roster.ListQuery{Sort: sort, Limit: 100, Before: &c}, []string{scan, "user_counts"}},
 			)
 		}
 	}

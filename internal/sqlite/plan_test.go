@@ -80,6 +80,8 @@ func TestQueryPlans(t *testing.T) {
 						[]string{"SEARCH users USING INDEX " + index + " (account_id=?)", "SEARCH user_counts USING PRIMARY KEY (account_id=?)"}},
 					check{"list " + sort.String() + " after cursor", roster.ListQuery{Sort: sort, Limit: 100, After: &c},
 						[]string{"SEARCH users USING INDEX " + index + " (account_id=? AND ", "SEARCH user_counts"}},
+					check{"list " + sort.String() + " before cursor", roster.ListQuery{Sort: sort, Limit: 100, Before: &c},
+						[]string{"SEARCH users USING INDEX " + index + " (account_id=? AND ", "SEARCH user_counts"}},
 				)
 			}
 		}

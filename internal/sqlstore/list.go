@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"roster"
@@ -93,16 +94,26 @@ func (s *Store) ListUsersStatements(accountID string, q roster.ListQuery) (*List
 		filterSQL += " AND " + f
 	}
 
+	// A page before a cursor is the page after it in the opposite order,
+	// read off the same index backwards; ListUsers puts its rows back in
+	// the list's order.
+	cursor, back := q.After, false
+	if q.Before != nil {
+		if q.After != nil {
+			return nil, badList("cursor", "A list page continues after one cursor or ends before one, not both.")
+		}
+		cursor, back = q.Before, true
+	}
 	dir, cmp := "", ">"
-	if q.Sort.Desc {
+	if q.Sort.Desc != back {
 		dir, cmp = " DESC", "<"
 	}
-	// keyset returns the condition that continues after the cursor, on the
+	// keyset returns the condition that continues past the cursor, on the
 	// sort key column k; order returns the ORDER BY list. email_key is unique
 	// in an account: it orders alone and its index is the unique one, so no
 	// second email index is needed.
 	var cursorKey any
-	if c := q.After; c != nil {
+	if c := cursor; c != nil {
 		if c.Sort != q.Sort.String() || !roster.ValidID(c.ID) {
 			return nil, badList("cursor", "The cursor is not valid: pass next_cursor from a previous page unchanged.")
 		}
@@ -113,12 +124,12 @@ func (s *Store) ListUsersStatements(accountID string, q roster.ListQuery) (*List
 	}
 	keyset := func(k string) string {
 		switch {
-		case q.After == nil:
+		case cursor == nil:
 			return ""
 		case q.Sort.Field == roster.SortEmail:
 			return " AND " + k + " " + cmp + " " + a.add(cursorKey)
 		}
-		return " AND (" + k + ", id) " + cmp + " (" + a.add(cursorKey) + ", " + a.add(q.After.ID) + ")"
+		return " AND (" + k + ", id) " + cmp + " (" + a.add(cursorKey) + ", " + a.add(cursor.ID) + ")"
 	}
 	order := func(k string) string {
 		if q.Sort.Field == roster.SortEmail {
@@ -174,7 +185,8 @@ func badList(field, msg string) error {
 }
 
 // ListUsers returns one page of an account's users and the total of every
-// match. An unknown account has no users.
+// match, forwards after q.After or backwards before q.Before. An unknown
+// account has no users.
 func (s *Store) ListUsers(ctx context.Context, accountID string, q roster.ListQuery) (*roster.UserPage, error) {
 	if q.Sort.Field == "" {
 		q.Sort.Field = roster.SortName
@@ -202,11 +214,29 @@ func (s *Store) ListUsers(ctx context.Context, accountID string, q roster.ListQu
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	if len(page.Items) > st.Limit {
+	more := len(page.Items) > st.Limit
+	if more {
 		page.Items = page.Items[:st.Limit]
-		page.NextCursor = roster.CursorFor(q.Sort, page.Items[st.Limit-1])
 	}
-	if len(page.Items) == 0 && q.After != nil {
+	if n := len(page.Items); n > 0 {
+		if q.Before == nil {
+			if more {
+				page.NextCursor = roster.CursorFor(q.Sort, page.Items[n-1])
+			}
+			if q.After != nil {
+				page.PrevCursor = roster.CursorBefore(q.Sort, page.Items[0])
+			}
+		} else {
+			// Read backwards, the row beyond the limit is the one before
+			// the page; the rows from the cursor on come after it.
+			slices.Reverse(page.Items)
+			if more {
+				page.PrevCursor = roster.CursorBefore(q.Sort, page.Items[0])
+			}
+			page.NextCursor = roster.CursorFor(q.Sort, page.Items[n-1])
+		}
+	}
+	if len(page.Items) == 0 && (q.After != nil || q.Before != nil) {
 		if err := s.read.QueryRowContext(ctx, st.Count, st.Args[:st.CountArgs]...).Scan(&page.Total); err != nil {
 			return nil, fmt.Errorf("count users: %w", err)
 		}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -448,6 +449,17 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 				t.Fatalf("Update = %v, want the error fn returned", err)
 			}
 			check("a rolled-back transaction")
+		})
+		t.Run("PageBackwards", func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			a, users := f.seedList()
+			for _, sort := range sorts {
+				for _, params := range []string{"limit=3", "limit=4&q=a&filter=status:is_not:invited", "limit=200"} {
+					q := f.query(params + "&sort=" + sort)
+					f.pageBackwards(a.ID, q, expect(users, q))
+				}
+			}
 		})
 		t.Run("CursorAfterDeletedRow", func(t *testing.T) {
 			t.Parallel()
@@ -1633,6 +1645,57 @@ func (f *fixture) collect(accountID string, q roster.ListQuery, want []*roster.U
 	}
 }
 
+// pageBackwards pages forwards through q, then from the last page back to
+// the first through each page's PrevCursor: every page read backwards must
+// hold the rows of the same page read forwards, in the list's order, with
+// the total, and lead forwards again to the page after it.
+func (f *fixture) pageBackwards(accountID string, q roster.ListQuery, want []*roster.User) {
+	f.t.Helper()
+	desc := describe(q)
+	var pages []*roster.UserPage
+	for fwd := q; ; {
+		p, err := f.s.ListUsers(f.ctx, accountID, fwd)
+		if err != nil {
+			f.t.Fatalf("ListUsers(%s) = %v", desc, err)
+		}
+		if (fwd.After == nil) != (p.PrevCursor == nil) {
+			f.t.Errorf("ListUsers(%s) page %d: prev cursor %+v; want one on every page but the first", desc, len(pages), p.PrevCursor)
+		}
+		pages = append(pages, p)
+		if p.NextCursor == nil || len(pages) > len(want) {
+			break
+		}
+		fwd.After = p.NextCursor
+	}
+	for i := len(pages) - 1; i > 0; i-- {
+		// The cursor must survive the trip through the API unchanged.
+		pq, err := roster.ParseListParams(roster.ListParams{Sort: q.Sort.String(), Limit: strconv.Itoa(q.Limit),
+			Cursor: pages[i].PrevCursor.Encode()})
+		if err != nil || pq.Before == nil || pq.After != nil {
+			f.t.Fatalf("ListUsers(%s) page %d: prev cursor %+v parses as after %v, before %v, %v; want before", desc, i,
+				pages[i].PrevCursor, pq.After, pq.Before, err)
+		}
+		back := q
+		back.Before = pq.Before
+		p, err := f.s.ListUsers(f.ctx, accountID, back)
+		if err != nil {
+			f.t.Fatalf("ListUsers(%s, before page %d) = %v", desc, i, err)
+		}
+		if got, w := ids(p.Items), ids(pages[i-1].Items); !slices.Equal(got, w) {
+			f.t.Errorf("ListUsers(%s, before page %d) =\n  %v\nwant page %d\n  %v", desc, i, names(got, want), i-1, names(w, want))
+		}
+		if p.Total != int64(len(want)) {
+			f.t.Errorf("ListUsers(%s, before page %d) total = %d, want %d", desc, i, p.Total, len(want))
+		}
+		if (i == 1) != (p.PrevCursor == nil) {
+			f.t.Errorf("ListUsers(%s, before page %d): prev cursor %+v; want one unless it is the first page", desc, i, p.PrevCursor)
+		}
+		if p.NextCursor == nil || !cmp.Equal(p.NextCursor, pages[i-1].NextCursor) {
+			f.t.Errorf("ListUsers(%s, before page %d): next cursor %+v, want %+v", desc, i, p.NextCursor, pages[i-1].NextCursor)
+		}
+	}
+}
+
 // names renders ids as the names of the users in want, for readable failures.
 func names(ids []string, users []*roster.User) []string {
 	byID := map[string]string{}
@@ -1665,6 +1728,9 @@ func describe(q roster.ListQuery) string {
 	parts = append(parts, "sort="+q.Sort.String(), fmt.Sprintf("limit=%d", q.Limit))
 	if q.After != nil {
 		parts = append(parts, "after="+short(q.After.ID))
+	}
+	if q.Before != nil {
+		parts = append(parts, "before="+short(q.Before.ID))
 	}
 	return strings.Join(parts, " ")
 }

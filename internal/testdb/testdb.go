@@ -121,6 +121,18 @@ func Each(t *testing.T, fn func(t *testing.T, s roster.Store)) {
 	}
 }
 
+// EachBench runs fn as the sub-benchmarks "sqlite" and, when
+// ROSTER_TEST_DATABASE_URL names a server, "postgres", each on a fresh
+// database: a benchmark on a laptop without PostgreSQL still measures
+// SQLite.
+func EachBench(b *testing.B, fn func(b *testing.B, s roster.Store)) {
+	b.Helper()
+	b.Run("sqlite", func(b *testing.B) { fn(b, SQLite(b)) })
+	if os.Getenv(EnvDatabaseURL) != "" {
+		b.Run("postgres", func(b *testing.B) { fn(b, Postgres(b)) })
+	}
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)

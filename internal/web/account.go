@@ -7,7 +7,14 @@ import (
 )
 
 type homeView struct {
-	Memberships []*roster.Membership
+	Memberships []homeRow
+}
+
+// homeRow is one account of the signed-in person, and whether they may
+// manage its users now (active, before any access deadline, team.manage).
+type homeRow struct {
+	*roster.Membership
+	CanManage bool
 }
 
 // home says who is signed in and lists their accounts.
@@ -19,7 +26,11 @@ func (s *server) home(w http.ResponseWriter, r *http.Request, pr *pageRequest) e
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, pr, http.StatusOK, "home", "Your accounts", nil, homeView{Memberships: ms})
+	v, now := homeView{}, s.svc.Now()
+	for _, m := range ms {
+		v.Memberships = append(v.Memberships, homeRow{m, m.User.CanSignIn(now) && m.User.Roles.Can("team.manage")})
+	}
+	return s.render(w, r, pr, http.StatusOK, "home", "Your accounts", nil, v)
 }
 
 type sessionsView struct {

@@ -43,7 +43,9 @@ func (s *server) accountPage(manage bool, h pageHandler) pageHandler {
 }
 
 // usersPagePath is the Users listing page of an account.
-func usersPagePath(accountID string) string { return "/accounts/" + url.PathEscape(accountID) + "/users" }
+func usersPagePath(accountID string) string {
+	return "/accounts/" + url.PathEscape(accountID) + "/users"
+}
 
 // backToList returns the listing page an action should return to: the
 // back parameter when it is that account's Users page (with its search,
@@ -110,4 +112,11 @@ func (s *server) flashMAC(v string) string {
 	m := hmac.New(sha256.New, s.opts.Secret)
 	m.Write([]byte("roster flash v1\x00" + v))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// pageUser returns the user of the path ({user_id}) in the page's account,
+// with what the details show beyond the row (active API keys, invitation
+// delivery). A user of another account, or none, is not found.
+func (s *server) pageUser(r *http.Request, pr *pageRequest) (*roster.UserDetails, error) {
+	return s.svc.User(r.Context(), pr.actor, pr.account.ID, r.PathValue("user_id"))
 }

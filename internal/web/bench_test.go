@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -31,54 +30,46 @@ func BenchmarkListUsers(b *testing.B) {
 // benchRead runs GET path(account, admin) in parallel, 16 at a time, on
 // an account of 300 users.
 func benchRead(b *testing.B, path func(acct, admin string) string) {
-	stores := map[string]func(testing.TB) roster.Store{
-		"sqlite": func(tb testing.TB) roster.Store { return testdb.SQLite(tb) },
-	}
-	if os.Getenv(testdb.EnvDatabaseURL) != "" {
-		stores["postgres"] = func(tb testing.TB) roster.Store { return testdb.Postgres(tb) }
-	}
-	for name, open := range stores {
-		b.Run(name, func(b *testing.B) {
-			svc := roster.NewService(open(b), roster.Config{StaffDomains: []string{"tatacommunications.com"}, Secret: make([]byte, 32)})
-			ctx := context.Background()
-			acct, admin, err := svc.CreateAccount(ctx, roster.CreateAccountInput{Name: "Bench", AdminEmail: "alice@bench.example.com",
-				AdminFirstName: "Alice", AdminLastName: "Admin", AdminPassword: "unused"}, fakeHash)
-			if err != nil {
-				b.Fatal(err)
-			}
-			_, key, err := svc.CreateAPIKey(ctx, roster.OperatorActor(), acct.ID, admin.Email, "bench")
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := svc.Store().(roster.BulkLoader).BulkInsertUsers(ctx, testdb.Users(acct.ID, 300, 1)); err != nil {
-				b.Fatal(err)
-			}
-			srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), svc, Options{Secret: make([]byte, 32)}))
-			defer srv.Close()
-			url := srv.URL + path(acct.ID, admin.ID)
-			client := srv.Client()
-			client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
-			b.SetParallelism(8) // 16 concurrent requests on 2 cores, as in the load target
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					req, _ := http.NewRequest(http.MethodGet, url, nil)
-					req.Header.Set("Authorization", "Bearer "+key)
-					res, err := client.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode != http.StatusOK {
-						b.Errorf("GET %s = %d", url, res.StatusCode)
-						return
-					}
+	testdb.EachBench(b, func(b *testing.B, store roster.Store) {
+		svc := roster.NewService(store, roster.Config{StaffDomains: []string{"tatacommunications.com"}, Secret: make([]byte, 32)})
+		ctx := context.Background()
+		acct, admin, err := svc.CreateAccount(ctx, roster.CreateAccountInput{Name: "Bench", AdminEmail: "alice@bench.example.com",
+			AdminFirstName: "Alice", AdminLastName: "Admin", AdminPassword: "unused"}, fakeHash)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, key, err := svc.CreateAPIKey(ctx, roster.OperatorActor(), acct.ID, admin.Email, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := svc.Store().(roster.BulkLoader).BulkInsertUsers(ctx, testdb.Users(acct.ID, 300, 1)); err != nil {
+			b.Fatal(err)
+		}
+		srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), svc, Options{Secret: make([]byte, 32)}))
+		defer srv.Close()
+		url := srv.URL + path(acct.ID, admin.ID)
+		client := srv.Client()
+		client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+		b.SetParallelism(8) // 16 concurrent requests on 2 cores, as in the load target
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req, _ := http.NewRequest(http.MethodGet, url, nil)
+				req.Header.Set("Authorization", "Bearer "+key)
+				res, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
 				}
-			})
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					b.Errorf("GET %s = %d", url, res.StatusCode)
+					return
+				}
+			}
 		})
-	}
+	})
 }
 
 // freePasswords hashes for free: "plain:" + the password. With it a sign-in
@@ -107,56 +98,48 @@ func (freeWork) Done() {}
 //
 // (with ROSTER_TEST_DATABASE_URL set for PostgreSQL too).
 func BenchmarkSignInOverhead(b *testing.B) {
-	stores := map[string]func(testing.TB) roster.Store{
-		"sqlite": func(tb testing.TB) roster.Store { return testdb.SQLite(tb) },
-	}
-	if os.Getenv(testdb.EnvDatabaseURL) != "" {
-		stores["postgres"] = func(tb testing.TB) roster.Store { return testdb.Postgres(tb) }
-	}
-	for name, open := range stores {
-		b.Run(name, func(b *testing.B) {
-			svc := roster.NewService(open(b), roster.Config{StaffDomains: []string{"tatacommunications.com"},
-				Secret: make([]byte, 32), Passwords: freePasswords{}})
-			ctx := context.Background()
-			const email, pw = "alice@bench.example.com", "correct horse battery staple"
-			if _, _, err := svc.CreateAccount(ctx, roster.CreateAccountInput{Name: "Bench", AdminEmail: email,
-				AdminFirstName: "Alice", AdminLastName: "Admin", AdminPassword: pw},
-				func(p string) (string, error) { return "plain:" + p, nil }); err != nil {
-				b.Fatal(err)
-			}
-			srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), svc, Options{Secret: make([]byte, 32)}))
-			defer srv.Close()
-			client := srv.Client()
-			client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-			// The browser's CSRF cookie and form token, from the page.
-			res, err := client.Get(srv.URL + "/sign-in")
+	testdb.EachBench(b, func(b *testing.B, store roster.Store) {
+		svc := roster.NewService(store, roster.Config{StaffDomains: []string{"tatacommunications.com"},
+			Secret: make([]byte, 32), Passwords: freePasswords{}})
+		ctx := context.Background()
+		const email, pw = "alice@bench.example.com", "correct horse battery staple"
+		if _, _, err := svc.CreateAccount(ctx, roster.CreateAccountInput{Name: "Bench", AdminEmail: email,
+			AdminFirstName: "Alice", AdminLastName: "Admin", AdminPassword: pw},
+			func(p string) (string, error) { return "plain:" + p, nil }); err != nil {
+			b.Fatal(err)
+		}
+		srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), svc, Options{Secret: make([]byte, 32)}))
+		defer srv.Close()
+		client := srv.Client()
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		// The browser's CSRF cookie and form token, from the page.
+		res, err := client.Get(srv.URL + "/sign-in")
+		if err != nil {
+			b.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		m := csrfRE.FindSubmatch(page)
+		if m == nil || len(res.Cookies()) == 0 {
+			b.Fatal("no CSRF token on /sign-in")
+		}
+		cookie := res.Cookies()[0]
+		form := url.Values{"csrf": {string(m[1])}, "email": {email}, "password": {pw}}.Encode()
+		cpu0 := testdb.ProcessCPU() // client and server: this process does both
+		for b.Loop() {
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/sign-in", strings.NewReader(form))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(cookie)
+			res, err := client.Do(req)
 			if err != nil {
 				b.Fatal(err)
 			}
-			page, _ := io.ReadAll(res.Body)
+			_, _ = io.Copy(io.Discard, res.Body)
 			res.Body.Close()
-			m := csrfRE.FindSubmatch(page)
-			if m == nil || len(res.Cookies()) == 0 {
-				b.Fatal("no CSRF token on /sign-in")
+			if res.StatusCode != http.StatusSeeOther {
+				b.Fatalf("POST /sign-in = %d", res.StatusCode)
 			}
-			cookie := res.Cookies()[0]
-			form := url.Values{"csrf": {string(m[1])}, "email": {email}, "password": {pw}}.Encode()
-			cpu0 := testdb.ProcessCPU() // client and server: this process does both
-			for b.Loop() {
-				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/sign-in", strings.NewReader(form))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.AddCookie(cookie)
-				res, err := client.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != http.StatusSeeOther {
-					b.Fatalf("POST /sign-in = %d", res.StatusCode)
-				}
-			}
-			b.ReportMetric(float64(testdb.ProcessCPU()-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
-		})
-	}
+		}
+		b.ReportMetric(float64(testdb.ProcessCPU()-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	})
 }

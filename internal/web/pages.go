@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -66,6 +67,7 @@ func mustParsePages() *pageSet {
 // (?v=) so that a browser may cache it for ever.
 type asset struct {
 	body        []byte
+	gzipped     []byte // body compressed once at start, for browsers that accept gzip
 	hash        string
 	contentType string
 }
@@ -94,25 +96,54 @@ func mustConcat(pattern, contentType string) asset {
 		}
 	}
 	sum := sha256.Sum256(b.Bytes())
-	return asset{body: b.Bytes(), hash: hex.EncodeToString(sum[:8]), contentType: contentType}
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+	zw.Write(b.Bytes())
+	zw.Close()
+	return asset{body: b.Bytes(), gzipped: z.Bytes(), hash: hex.EncodeToString(sum[:8]), contentType: contentType}
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip
+// ("gzip", "gzip;q=0.5", "*"), and not "gzip;q=0".
+func acceptsGzip(r *http.Request) bool {
+	for _, h := range r.Header.Values("Accept-Encoding") {
+		for _, part := range strings.Split(h, ",") {
+			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			coding = strings.ToLower(strings.TrimSpace(coding))
+			if coding != "gzip" && coding != "*" {
+				continue
+			}
+			q, found := strings.CutPrefix(strings.ReplaceAll(strings.ToLower(params), " ", ""), "q=")
+			if !found {
+				return true
+			}
+			weight, err := strconv.ParseFloat(q, 64)
+			return err == nil && weight > 0
+		}
+	}
+	return false
 }
 
 var templateFuncs = template.FuncMap{
-	"field": newField,
-	"when":  when,
-	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"roles": roleNames,
-	"status": func(s roster.Status) string {
-		switch s {
-		case roster.StatusActive:
-			return "Active"
-		case roster.StatusInvited:
-			return "Invitation Sent"
-		case roster.StatusInactive:
-			return "Inactive"
-		}
-		return string(s)
-	},
+	"field":  newField,
+	"when":   when,
+	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"roles":  roleNames,
+	"status": statusName,
+}
+
+// statusName is a status as customers know it: Active, Inactive,
+// Invitation Sent.
+func statusName(s roster.Status) string {
+	switch s {
+	case roster.StatusActive:
+		return "Active"
+	case roster.StatusInvited:
+		return "Invitation Sent"
+	case roster.StatusInactive:
+		return "Inactive"
+	}
+	return string(s)
 }
 
 // when formats a time for people: "2 Jun 2025, 10:00 UTC". The server does
@@ -167,7 +198,7 @@ func (s *server) page(h pageHandler) http.Handler {
 		pr.csrf = s.csrfToken(w, r)
 		if r.Method == http.MethodPost {
 			if err := s.checkForm(w, r); err != nil {
-				s.errorPage(w, r, err)
+				s.errorPage(w, r, nil, err)
 				return
 			}
 		}
@@ -179,13 +210,13 @@ func (s *server) page(h pageHandler) http.Handler {
 			case roster.ErrorCode(err) == roster.CodeUnauthorized:
 				s.clearSessionCookie(w)
 			default:
-				s.errorPage(w, r, err)
+				s.errorPage(w, r, nil, err)
 				return
 			}
 		}
 		pr.flash = s.takeFlash(w, r)
 		if err := h(w, r, pr); err != nil {
-			s.errorPage(w, r, err)
+			s.errorPage(w, r, pr, err)
 		}
 	})
 }
@@ -301,8 +332,13 @@ type link struct {
 
 // errorPage renders err as a readable page with the status of its code.
 // Only *roster.Error messages reach the reader; anything else is logged
-// and answered with a generic page.
-func (s *server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
+// and answered with a generic page. For a signed-in reader (pr with an
+// identity) the page has the whole header: who is signed in, the account,
+// Sign out — someone refused because they are signed in as the wrong
+// person sees it and can change. Pages for nobody in particular carry
+// nothing of the reader and are rendered once per text: under a flood the
+// same refusal is answered thousands of times a second.
+func (s *server) errorPage(w http.ResponseWriter, r *http.Request, pr *pageRequest, err error) {
 	var e *roster.Error
 	if !errors.As(err, &e) || statusOf[e.Code] == 0 || e.Code == roster.CodeInternal {
 		s.logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "pattern", patternPath(r.Pattern), "err", err)
@@ -318,6 +354,13 @@ func (s *server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 		// buffers and goroutine), which in a flood of sign-ins adds up.
 		w.Header().Set("Connection", "close")
 		msg.Paras = append(msg.Paras, "You can try again "+inWords(e.RetryAfter)+".")
+	}
+	if pr != nil && pr.ident != nil {
+		if err := s.render(w, r, pr, status, "message", msg.Heading, nil, msg); err != nil {
+			s.logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "pattern", patternPath(r.Pattern), "err", err)
+			http.Error(w, "Internal error", http.StatusInternalServerError)
+		}
+		return
 	}
 	key := strconv.Itoa(status) + "\x00" + msg.Heading + "\x00" + strings.Join(msg.Paras, "\x00")
 	body, ok := s.pages.errors.Load(key)
@@ -365,8 +408,30 @@ func inWords(seconds int) string {
 		return "in a minute"
 	case seconds < 3600:
 		return fmt.Sprintf("in %d minutes", (seconds+59)/60)
+	case seconds <= 3600:
+		return "in an hour"
 	}
 	return fmt.Sprintf("in %d hours", (seconds+3599)/3600)
+}
+
+// lifetime says how long a link lives, for a sentence such as "The link
+// is valid for one hour": "one hour", "2 hours", "30 minutes", "1 day".
+func lifetime(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "one " + unit
+		}
+		return strconv.FormatInt(n, 10) + " " + unit + "s"
+	}
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return plural(int64(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int64(d/time.Hour), "hour")
+	case d >= time.Minute:
+		return plural(int64((d+time.Minute-1)/time.Minute), "minute")
+	}
+	return plural(int64((d+time.Second-1)/time.Second), "second")
 }
 
 // redirect answers a form with 303 See Other, the one redirect after POST.
@@ -397,19 +462,29 @@ func signInURL(next string) string {
 	return "/sign-in?next=" + url.QueryEscape(next)
 }
 
-// serveAsset serves one of the static assets. Its link carries the content
-// hash (?v=), so a matching request may be cached for ever.
+// serveAsset serves one of the static assets, compressed when the browser
+// accepts gzip (a quarter of the bytes of a first visit). Its link carries
+// the content hash (?v=), so a matching request may be cached for ever.
+// Pages themselves are not compressed: they hold the CSRF token next to
+// text the reader typed (a search), which compression would let another
+// site guess by the length of the answers (BREACH).
 func serveAsset(a asset, name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Type", a.contentType)
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("ETag", `"`+a.hash+`"`)
+		h.Set("Vary", "Accept-Encoding")
+		body, etag := a.body, `"`+a.hash+`"`
+		if acceptsGzip(r) {
+			body, etag = a.gzipped, `"`+a.hash+`-gzip"`
+			h.Set("Content-Encoding", "gzip")
+		}
+		h.Set("ETag", etag)
 		if r.URL.Query().Get("v") == a.hash {
 			h.Set("Cache-Control", "public, max-age=31536000, immutable")
 		} else {
 			h.Set("Cache-Control", "no-cache")
 		}
-		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(a.body))
+		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
 	}
 }

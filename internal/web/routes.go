@@ -100,8 +100,26 @@ func (s *server) pageRoutes() []pageRoute {
 		{"POST /reset-password", s.resetSubmit},
 		{"GET /accounts/{account_id}/invite", s.invitePage},
 		{"POST /accounts/{account_id}/invite", s.inviteSubmit},
+
+		// The Users page and its actions (team.manage). Every action page
+		// is also what its dialog shows; each takes ?back= (the listing
+		// page as the Admin left it) and returns there with a flash.
+		// Revoke, restore, resend and delete are routed below, from
+		// confirmedActions.
+		{"GET /accounts/{account_id}/users", s.accountPage(true, s.usersPage)},
+		{"GET /accounts/{account_id}/users/new", s.accountPage(true, s.addUserPage)},
+		{"POST /accounts/{account_id}/users/new", s.accountPage(true, s.addUserSubmit)},
+		{"GET /accounts/{account_id}/users/{user_id}", s.accountPage(true, s.userDetailsPage)},
+		{"GET /accounts/{account_id}/users/{user_id}/features", s.accountPage(true, s.userFeaturesPage)},
+		{"GET /accounts/{account_id}/users/{user_id}/edit", s.accountPage(true, s.editUserPage)},
+		{"POST /accounts/{account_id}/users/{user_id}/edit", s.accountPage(true, s.editUserSubmit)},
 		{"GET /sessions", s.sessionsPage},
 		{"POST /sessions/end", s.endSession},
+	}
+	for _, a := range confirmedActions {
+		at := "/accounts/{account_id}/users/{user_id}/" + a.path
+		routes = append(routes, pageRoute{"GET " + at, s.accountPage(true, s.actionPage(a))},
+			pageRoute{"POST " + at, s.accountPage(true, s.actionSubmit(a))})
 	}
 	if s.opts.Mailbox != nil {
 		routes = append(routes, pageRoute{"GET /dev/mail", s.mailPage})

@@ -267,7 +267,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.problem(w, r, err)
 		return
 	}
-	s.errorPage(w, r, err)
+	s.errorPage(w, r, nil, err)
 }
 
 // headerRecorder keeps the status and headers a handler writes and drops its body.
@@ -282,7 +282,7 @@ func (h *headerRecorder) WriteHeader(status int)      { h.status = status }
 
 func (s *server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
 	if !isAPI(r) {
-		s.errorPage(w, r, roster.Errorf(roster.CodeForbidden, "This form was sent from another website, so it was refused and nothing changed. Open the page on this site and send the form from there."))
+		s.errorPage(w, r, nil, roster.Errorf(roster.CodeForbidden, "This form was sent from another website, so it was refused and nothing changed. Open the page on this site and send the form from there."))
 		return
 	}
 	s.problem(w, r, roster.Errorf(roster.CodeForbidden, "Cross-origin requests that change data are refused; call the API from the same origin or without browser credentials."))

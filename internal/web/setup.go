@@ -70,8 +70,9 @@ func (s *server) setupStatePage(w http.ResponseWriter, r *http.Request, pr *page
 		m.Links = []link{{"/sign-in", "Sign in"}}
 	case roster.LinkExpired:
 		m.Heading = "This setup link has expired"
-		m.Paras = []string{"A setup link works for one hour after it was printed.",
-			"Restart roster serve to print a new link in its log, and open that link within the hour."}
+		_, _, life := s.svc.LinkLifetimes()
+		m.Paras = []string{"A setup link works for " + lifetime(life) + " after it was printed.",
+			"Restart roster serve to print a new link in its log, and open that link in time."}
 	case roster.LinkUsed:
 		m.Heading = "This setup link was already used"
 		m.Paras = []string{"Each setup link works once.", "If Roster is set up, sign in; otherwise restart roster serve to print a new link."}

@@ -87,8 +87,9 @@ func (s *server) forgotSubmit(w http.ResponseWriter, r *http.Request, pr *pageRe
 	if err := s.svc.RequestPasswordReset(r.Context(), email, pr.client); err != nil {
 		return err
 	}
+	_, resetLife, _ := s.svc.LinkLifetimes()
 	m := message{Heading: "Check your email",
-		Paras: []string{"If " + email + " can sign in to Roster, we sent it a link to choose a new password. The link is valid for one hour and works once.",
+		Paras: []string{"If " + email + " can sign in to Roster, we sent it a link to choose a new password. The link is valid for " + lifetime(resetLife) + " and works once.",
 			"No email after a few minutes? Check the address and your spam folder, then ask for a new link."},
 		Links: []link{{"/forgot-password", "Ask for a new link"}, {"/sign-in", "Back to sign in"}}}
 	return s.render(w, r, pr, http.StatusOK, "message", m.Heading, nil, m)
@@ -161,7 +162,8 @@ func (s *server) resetStatePage(w http.ResponseWriter, r *http.Request, pr *page
 	switch v.State {
 	case roster.LinkExpired:
 		m.Heading = "This reset link has expired"
-		m.Paras = []string{"A password reset link works for one hour after it was sent.", "Ask for a new link and use it within the hour."}
+		_, life, _ := s.svc.LinkLifetimes()
+		m.Paras = []string{"A password reset link works for " + lifetime(life) + " after it was sent.", "Ask for a new link and use it in time."}
 	case roster.LinkUsed:
 		m.Heading = "This reset link was already used"
 		m.Paras = []string{"Each reset link works once. If you changed your password with it, sign in with the new password.",

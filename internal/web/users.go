@@ -65,6 +65,7 @@ type userListJSON struct {
 	Items      []userJSON `json:"items"`
 	Total      int64      `json:"total"`
 	NextCursor *string    `json:"next_cursor"`
+	PrevCursor *string    `json:"prev_cursor"`
 }
 
 // writeUser writes a user's details with its ETag.
@@ -108,6 +109,10 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request, caller *roste
 	if page.NextCursor != nil {
 		c := page.NextCursor.Encode()
 		out.NextCursor = &c
+	}
+	if page.PrevCursor != nil {
+		c := page.PrevCursor.Encode()
+		out.PrevCursor = &c
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

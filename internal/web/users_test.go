@@ -39,6 +39,7 @@ type listOut struct {
 	Items      []userOut `json:"items"`
 	Total      int       `json:"total"`
 	NextCursor *string   `json:"next_cursor"`
+	PrevCursor *string   `json:"prev_cursor"`
 }
 
 func names(users []userOut) []string {
@@ -144,14 +145,18 @@ func TestListUsers(t *testing.T) {
 		// Paging one by one through the cursor visits everyone once, in order.
 		var seen []string
 		path := usersPath(a.id) + "?sort=-name&limit=1"
+		var page listOut
 		for range 10 {
 			rq := request{method: http.MethodGet, path: path, key: a.key}
 			res := e.do(t, rq)
 			res.wantStatus(t, rq, http.StatusOK)
-			var page listOut
+			page = listOut{}
 			res.decode(t, &page)
 			if page.Total != 4 {
 				t.Errorf("%s: total = %d, want 4 on every page", rq, page.Total)
+			}
+			if (page.PrevCursor == nil) != (len(seen) == 0) {
+				t.Errorf("%s: prev_cursor = %v, want one on every page but the first", rq, page.PrevCursor)
 			}
 			seen = append(seen, names(page.Items)...)
 			if page.NextCursor == nil {
@@ -161,6 +166,19 @@ func TestListUsers(t *testing.T) {
 		}
 		if want := []string{"Zoe Annison", "Anna Bell", "Alice Admin", "Ajay Kumar"}; !slices.Equal(seen, want) {
 			t.Errorf("paging by one = %v, want %v", seen, want)
+		}
+		// And back from the last page with prev_cursor.
+		var back []string
+		for i := 0; page.PrevCursor != nil && i < 10; i++ {
+			rq := request{method: http.MethodGet, path: usersPath(a.id) + "?sort=-name&limit=1&cursor=" + url.QueryEscape(*page.PrevCursor), key: a.key}
+			res := e.do(t, rq)
+			res.wantStatus(t, rq, http.StatusOK)
+			page = listOut{}
+			res.decode(t, &page)
+			back = append(back, names(page.Items)...)
+		}
+		if want := []string{"Alice Admin", "Anna Bell", "Zoe Annison"}; !slices.Equal(back, want) {
+			t.Errorf("paging back by one = %v, want %v", back, want)
 		}
 	})
 }
