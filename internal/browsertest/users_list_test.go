@@ -281,6 +281,11 @@ func TestUsersListSearch(t *testing.T) {
 	b.press(keyEnter)
 	waitList(b, "Enter on vau", `location.search === "?q=vau"`, "Dorothy Vaughan")
 	b.checkPage("users-search")
+	// One or two letters are not searched as they are typed (they cannot
+	// use the search index); Enter searches them.
+	b.fill("Search", "va")
+	b.press(keyEnter)
+	waitList(b, "Enter on va", `location.search === "?q=va"`, "Dorothy Vaughan")
 
 	// Emptying the box shows everyone again, at the plain address.
 	clearByKeyboard(b, "Search")

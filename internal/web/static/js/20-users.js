@@ -74,6 +74,12 @@
 
   input.addEventListener("input", function () {
     clearTimeout(timer);
+    // One or two letters match nearly everyone and cannot use the search
+    // index, so as-you-type waits for a third; Enter searches them.
+    var typed = Array.from(input.value.trim()).length;
+    if (typed === 1 || typed === 2) {
+      return;
+    }
     timer = setTimeout(function () { load(searchURL()); }, 250);
   });
   search.addEventListener("submit", function (ev) {
