@@ -1,6 +1,16 @@
 package roster
 
-import "time"
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"slices"
+	"time"
+)
 
 // Audit actions.
 const (
@@ -31,6 +41,13 @@ type AuditEvent struct {
 	TargetEmail string
 	Details     map[string]any
 	IP          string
+
+	// The chain (docs/audit.md), set by Tx.InsertAudit: the event's
+	// position in its account's log from 1, the Hash of the event before
+	// it (AuditGenesis for the first) and its own AuditHash.
+	Seq      int64
+	PrevHash []byte
+	Hash     []byte
 }
 
 // AuditQuery selects a page of an account's audit log, newest first.
@@ -43,4 +60,284 @@ type AuditQuery struct {
 type AuditPage struct {
 	Items      []*AuditEvent
 	NextCursor string
+}
+
+// auditChainVersion names the encoding of AuditHash; a new
+// encoding would get a new name rather than change this one.
+const auditChainVersion = "roster.audit.v1"
+
+// AuditGenesis is the prev_hash of an account's first audit event:
+// SHA-256 of "roster.audit.v1 genesis" and the account id, each
+// length-prefixed, so that a chain cannot be moved to another account.
+func AuditGenesis(accountID string) []byte {
+	var b []byte
+	b = appendField(b, auditChainVersion+" genesis")
+	b = appendField(b, accountID)
+	sum := sha256.Sum256(b)
+	return sum[:]
+}
+
+// AuditHash returns the hash of e chained to prev: SHA-256 of prev followed
+// by the canonical encoding of every stored field of e (docs/audit.md).
+// Times count at their stored precision, microseconds.
+func AuditHash(prev []byte, e *AuditEvent) ([]byte, error) {
+	details, err := CanonicalDetails(e.Details)
+	if err != nil {
+		return nil, err
+	}
+	b := append([]byte(nil), prev...)
+	b = appendField(b, auditChainVersion)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
+	for _, f := range []string{e.ID, e.AccountID} {
+		b = appendField(b, f)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(Micros(e.At)))
+	for _, f := range []string{e.ActorID, e.ActorName, e.ActorEmail, e.Action, e.TargetID, e.TargetName,
+		e.TargetEmail, string(details), e.IP} {
+		b = appendField(b, f)
+	}
+	sum := sha256.Sum256(b)
+	return sum[:], nil
+}
+
+// appendField appends s with its length as 4 bytes, big-endian, before it:
+// no two different lists of fields encode alike.
+func appendField(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+// CanonicalDetails returns the one JSON text of an event's details the
+// chain hashes, however a database kept them: object keys sorted, no
+// spaces, strings as encoding/json writes them, and every number as the
+// exact fraction it denotes (1.50 and 15e-1 are both written 3/2; integers
+// are their digits). PostgreSQL's jsonb rewrites numbers and key order, so
+// the hash cannot be of the text as written. Nil and empty details are {}.
+func CanonicalDetails(details map[string]any) ([]byte, error) {
+	if len(details) == 0 {
+		return []byte("{}"), nil
+	}
+	raw, err := json.Marshal(details)
+	if err != nil {
+		return nil, fmt.Errorf("audit details: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("audit details: %w", err)
+	}
+	return appendCanonical(nil, v)
+}
+
+func appendCanonical(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			kb, _ := json.Marshal(k)
+			b = append(append(b, kb...), ':')
+			var err error
+			if b, err = appendCanonical(b, v[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, x := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendCanonical(b, x); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case json.Number:
+		r, ok := new(big.Rat).SetString(v.String())
+		if !ok {
+			return nil, fmt.Errorf("audit details: number %q", v)
+		}
+		return append(b, r.RatString()...), nil
+	default: // string, bool, nil
+		sb, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("audit details: %w", err)
+		}
+		return append(b, sb...), nil
+	}
+}
+
+// Kinds of break in an audit chain.
+const (
+	AuditChanged   = "changed"   // an event's fields or hash are not what was written
+	AuditRemoved   = "removed"   // events are missing: a gap in seq, or the newest are gone
+	AuditReordered = "reordered" // an event was written after another event than the one now before it
+)
+
+// AuditBreak is the first place where an account's audit chain does not
+// hold.
+type AuditBreak struct {
+	Kind string
+	// Seq is the position in the chain that fails: the changed or
+	// reordered event's, or the first missing one's.
+	Seq int64
+	// Event is the event found at Seq, or for removed events the first
+	// event after the gap; nil when the newest events were removed.
+	Event *AuditEvent
+	// Missing counts removed events.
+	Missing int64
+	// Reason says what was found, for a person.
+	Reason string
+}
+
+// AuditVerification is the outcome of checking an account's audit chain.
+type AuditVerification struct {
+	AccountID string
+	Events    int64  // events that verified, from the first up to the break
+	Head      []byte // intact: the newest event's hash (AuditGenesis when none); else nil
+	Break     *AuditBreak
+}
+
+// auditChainPage is how many events VerifyAuditChain reads at a time.
+const auditChainPage = 1000
+
+// AuditCheckpoint is a head printed by an earlier verification and kept
+// out of the database's reach: the chain must still pass through it.
+type AuditCheckpoint struct {
+	Seq  int64
+	Hash []byte
+}
+
+// VerifyAuditChain recomputes the audit chain of an account from its
+// first event to the head the store recorded when the check began, and
+// returns the first break. Events appended meanwhile are left for the next
+// check. Each checkpoint catches a rewrite of the events up to it that
+// recomputed every later hash. CodeNotFound when the account does not exist.
+func VerifyAuditChain(ctx context.Context, s Store, accountID string, checkpoints ...AuditCheckpoint) (*AuditVerification, error) {
+	if _, err := s.Account(ctx, accountID); err != nil {
+		return nil, err
+	}
+	headSeq, headHash, err := s.AuditHead(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	v := &AuditVerification{AccountID: accountID, Head: AuditGenesis(accountID)}
+	if headSeq == 0 {
+		// Every append writes the head first, in its transaction: events
+		// without one mean it was deleted.
+		events, err := s.AuditChain(ctx, accountID, 0, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(events) > 0 {
+			v.Break = &AuditBreak{Kind: AuditRemoved, Seq: events[0].Seq, Event: events[0],
+				Reason: "the account's chain head (audit_heads) is missing, yet it has events"}
+			v.Head = nil
+		}
+		return v, nil
+	}
+	var last *AuditEvent // the newest event verified
+	for {
+		var seq int64
+		if last != nil {
+			seq = last.Seq
+		}
+		if seq == headSeq {
+			break
+		}
+		events, err := s.AuditChain(ctx, accountID, seq, int(min(auditChainPage, headSeq-seq)))
+		if err != nil {
+			return nil, err
+		}
+		if len(events) == 0 || events[0].Seq > headSeq {
+			v.Break = &AuditBreak{Kind: AuditRemoved, Seq: seq + 1, Missing: headSeq - seq,
+				Reason: fmt.Sprintf("the newest %d event(s) are missing: the log ends at seq %d, its head is at seq %d", headSeq-seq, seq, headSeq)}
+			v.Head = nil
+			return v, nil
+		}
+		for _, e := range events {
+			if v.Break = checkLink(v.Head, last, e); v.Break == nil {
+				v.Break = checkpoint(checkpoints, e)
+			}
+			if v.Break != nil {
+				v.Events, v.Head = v.Break.Seq-1, nil
+				return v, nil
+			}
+			v.Head, last = e.Hash, e
+			v.Events++
+		}
+	}
+	for _, c := range checkpoints {
+		if c.Seq > headSeq {
+			v.Break = &AuditBreak{Kind: AuditRemoved, Seq: headSeq + 1, Missing: c.Seq - headSeq,
+				Reason: fmt.Sprintf("the log ends at seq %d, before the recorded head at seq %d", headSeq, c.Seq)}
+			v.Head = nil
+			return v, nil
+		}
+	}
+	if last != nil && !bytes.Equal(last.Hash, headHash) {
+		v.Break = &AuditBreak{Kind: AuditChanged, Seq: last.Seq, Event: last,
+			Reason: "the newest event was rewritten together with its hash: the head recorded another hash"}
+		v.Events, v.Head = last.Seq-1, nil
+	}
+	return v, nil
+}
+
+// checkpoint returns the break when e is at the seq of a checkpoint but
+// has another hash.
+func checkpoint(cs []AuditCheckpoint, e *AuditEvent) *AuditBreak {
+	for _, c := range cs {
+		if c.Seq == e.Seq && !bytes.Equal(c.Hash, e.Hash) {
+			return &AuditBreak{Kind: AuditChanged, Seq: e.Seq, Event: e,
+				Reason: fmt.Sprintf("the chain no longer passes through the head recorded at seq %d: "+
+					"this event or one before it was rewritten together with every later hash", c.Seq)}
+		}
+	}
+	return nil
+}
+
+// checkLink checks that e, the event after last (nil: the first), is the
+// next in the chain whose head so far is prev; it returns the break when not.
+func checkLink(prev []byte, last, e *AuditEvent) *AuditBreak {
+	want := int64(1)
+	if last != nil {
+		want = last.Seq + 1
+	}
+	if e.Seq != want {
+		reason := fmt.Sprintf("seq %d is missing", want)
+		if e.Seq-want > 1 {
+			reason = fmt.Sprintf("seq %d to %d are missing", want, e.Seq-1)
+		}
+		return &AuditBreak{Kind: AuditRemoved, Seq: want, Event: e, Missing: e.Seq - want, Reason: reason}
+	}
+	own, err := AuditHash(e.PrevHash, e)
+	intact := err == nil && bytes.Equal(own, e.Hash) // as written, after the event it names
+	linked := bytes.Equal(e.PrevHash, prev)          // after the event now before it
+	switch {
+	case linked && intact:
+		return nil
+	case linked:
+		return &AuditBreak{Kind: AuditChanged, Seq: e.Seq, Event: e,
+			Reason: "its fields or its hash differ from what was written"}
+	case intact && last != nil:
+		return &AuditBreak{Kind: AuditChanged, Seq: last.Seq, Event: last,
+			Reason: "it was rewritten together with its hash: the event after it still chains to the original"}
+	}
+	if h, err := AuditHash(prev, e); err == nil && bytes.Equal(h, e.Hash) {
+		return &AuditBreak{Kind: AuditChanged, Seq: e.Seq, Event: e,
+			Reason: "its prev_hash differs from what was written"}
+	}
+	return &AuditBreak{Kind: AuditReordered, Seq: e.Seq, Event: e,
+		Reason: "it was written after another event than the one now before it: events were reordered or renumbered"}
 }

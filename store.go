@@ -47,8 +47,17 @@ type Store interface {
 	// LastName, Email, Roles, Status and AccessUntil.
 
 	APIKeyOwner(ctx context.Context, hash []byte) (*APIKey, *User, error)
-	// AuditEvents returns a page of an account's audit log, newest first.
+	// AuditEvents returns a page of an account's audit log, newest first,
+	// without the chain fields (Seq, PrevHash, Hash): AuditChain has them.
 	AuditEvents(ctx context.Context, accountID string, q AuditQuery) (*AuditPage, error)
+	// AuditHead returns the seq and hash of the newest event of an
+	// account's audit chain as recorded when it was appended; 0 and nil
+	// when the account has no event.
+	AuditHead(ctx context.Context, accountID string) (seq int64, hash []byte, err error)
+	// AuditChain returns up to limit events of an account's audit log with
+	// seq after afterSeq, in seq order, their Details decoded with
+	// json.Number so that AuditHash sees the numbers as stored.
+	AuditChain(ctx context.Context, accountID string, afterSeq int64, limit int) ([]*AuditEvent, error)
 
 	// ClaimOutbox leases to owner, until leaseUntil, up to limit pending
 	// messages that are due at now and not leased by a live worker, counts
@@ -164,6 +173,10 @@ type Tx interface {
 	// MarkInvitationSent sets an invitation's send time, from which its link
 	// is valid, unless an earlier send already set it.
 	MarkInvitationSent(ctx context.Context, accountID, invitationID string, at time.Time) error
+	// InsertAudit appends e to its account's audit chain, setting e.Seq,
+	// e.PrevHash and e.Hash. It locks the account's chain head until the
+	// transaction ends, so concurrent appends chain one after another; call
+	// it after the transaction's other locks, to hold it briefly.
 	InsertAudit(ctx context.Context, e *AuditEvent) error
 	InsertAPIKey(ctx context.Context, k *APIKey) error
 

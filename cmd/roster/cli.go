@@ -41,6 +41,7 @@ func commands() []*command {
 		accountCreateCommand(),
 		accountUpdateCommand(),
 		apiKeyCreateCommand(),
+		auditVerifyCommand(),
 		devSeedCommand(),
 	}
 }

@@ -9,11 +9,11 @@ import (
 	"roster/internal/testdb"
 )
 
-// TestUpgradeIdentities applies the migrations before 0003, writes data the
-// way those releases did, and checks what 0003 makes of it.
-func TestUpgradeIdentities(t *testing.T) {
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, testdb.URL(t))
+// olderDB opens a fresh database with the schema of the releases before
+// version and returns it with a function that writes data the way they did.
+func olderDB(t *testing.T, version int64) (*postgres.DB, func(query string, args ...any) error) {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), testdb.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,6 +22,19 @@ func TestUpgradeIdentities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec := storetest.OlderSchema(t, db.WriteDB(), postgres.Dialect, ms, 3)
-	storetest.UpgradeIdentities(t, exec, false, func() error { return db.Migrate(ctx) }, db)
+	return db, storetest.OlderSchema(t, db.WriteDB(), postgres.Dialect, ms, version)
+}
+
+// TestUpgradeIdentities applies the migrations before 0003, writes data the
+// way those releases did, and checks what 0003 makes of it.
+func TestUpgradeIdentities(t *testing.T) {
+	db, exec := olderDB(t, 3)
+	storetest.UpgradeIdentities(t, exec, false, func() error { return db.Migrate(context.Background()) }, db)
+}
+
+// TestUpgradeAuditChain writes audit events the way releases before 0004
+// did and checks that 0004 chains them.
+func TestUpgradeAuditChain(t *testing.T) {
+	db, exec := olderDB(t, 4)
+	storetest.UpgradeAuditChain(t, exec, func() error { return db.Migrate(context.Background()) }, db)
 }

@@ -9,11 +9,11 @@ import (
 	"roster/internal/storetest"
 )
 
-// TestUpgradeIdentities applies the migrations before 0003, writes data the
-// way those releases did, and checks what 0003 makes of it.
-func TestUpgradeIdentities(t *testing.T) {
-	ctx := context.Background()
-	db, err := sqlite.OpenFile(ctx, filepath.Join(t.TempDir(), sqlite.FileName))
+// olderDB opens a fresh database with the schema of the releases before
+// version and returns it with a function that writes data the way they did.
+func olderDB(t *testing.T, version int64) (*sqlite.DB, func(query string, args ...any) error) {
+	t.Helper()
+	db, err := sqlite.OpenFile(context.Background(), filepath.Join(t.TempDir(), sqlite.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,14 @@ func TestUpgradeIdentities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec := storetest.OlderSchema(t, db.WriteDB(), sqlite.Dialect, ms, 3)
+	return db, storetest.OlderSchema(t, db.WriteDB(), sqlite.Dialect, ms, version)
+}
+
+// TestUpgradeIdentities applies the migrations before 0003, writes data the
+// way those releases did, and checks what 0003 makes of it.
+func TestUpgradeIdentities(t *testing.T) {
+	ctx := context.Background()
+	db, exec := olderDB(t, 3)
 	storetest.UpgradeIdentities(t, exec, true, func() error { return db.Migrate(ctx) }, db)
 	// The rebuilt outbox is a table like any other: the schema still checks.
 	var check string
@@ -33,4 +40,11 @@ func TestUpgradeIdentities(t *testing.T) {
 	if err := db.ReadDB().QueryRowContext(ctx, "SELECT count(*) FROM pragma_foreign_key_check").Scan(&violations); err != nil || violations != 0 {
 		t.Errorf("foreign_key_check = %d violations, %v; want none", violations, err)
 	}
+}
+
+// TestUpgradeAuditChain writes audit events the way releases before 0004
+// did and checks that 0004 chains them.
+func TestUpgradeAuditChain(t *testing.T) {
+	db, exec := olderDB(t, 4)
+	storetest.UpgradeAuditChain(t, exec, func() error { return db.Migrate(context.Background()) }, db)
 }

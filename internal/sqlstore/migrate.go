@@ -17,6 +17,15 @@ type Migration struct {
 	Version int64
 	Name    string // file name, e.g. 0001_init.sql
 	SQL     string
+	// Go, when set, runs after SQL in the same transaction: the part of a
+	// migration SQL cannot do (hashing).
+	Go func(ctx context.Context, tx *sql.Tx) error
+}
+
+// goSteps are the Go parts of migrations, by file name; both engines name
+// the migration alike.
+var goSteps = map[string]func(ctx context.Context, tx *sql.Tx) error{
+	"0004_audit_chain.sql": chainAuditEvents,
 }
 
 // Migrations reads the files NNNN_name.sql in dir of fsys, ordered by number.
@@ -40,7 +49,7 @@ func Migrations(fsys fs.FS, dir string) ([]Migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", name, err)
 		}
-		ms = append(ms, Migration{Version: v, Name: name, SQL: string(b)})
+		ms = append(ms, Migration{Version: v, Name: name, SQL: string(b), Go: goSteps[name]})
 	}
 	slices.SortFunc(ms, func(a, b Migration) int { return int(a.Version - b.Version) })
 	for i := 1; i < len(ms); i++ {
@@ -86,6 +95,11 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, ms []Migration) error 
 			}
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
+			}
+			if m.Go != nil {
+				if err := m.Go(ctx, tx); err != nil {
+					return err
+				}
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
 				m.Version, m.Name, time.Now().UnixMicro())
