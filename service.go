@@ -195,6 +195,36 @@ func (s *Service) checkRoles(p *Problems, acct *Account, email string, ids []Rol
 	return set
 }
 
+// checkGrant refuses a change from roles from to roles to when a role it adds
+// grants a permission the actor does not hold, so that managing the team is
+// never a way to hand out more than one may do oneself. Roles kept or removed
+// do not count. The operator may give any role. It names the first such role
+// and what it would grant, and comes before the other problems of the
+// request: fixing those would not make it allowed.
+func checkGrant(actor *Actor, from, to RoleSet) error {
+	if actor.Operator {
+		return nil
+	}
+	for _, id := range (to &^ from).IDs() {
+		r, _ := RoleByID(id)
+		var missing []string
+		for _, perm := range r.Permissions {
+			if !actor.Roles.Can(perm) {
+				missing = append(missing, perm)
+			}
+		}
+		switch n := len(missing); {
+		case n == 0:
+		case n <= 4:
+			return Errorf(CodeForbidden, "You cannot give the %s role: it grants %s, which you do not have.", r.Name, strings.Join(missing, ", "))
+		default:
+			return Errorf(CodeForbidden, "You cannot give the %s role: it grants %s and %d more permissions you do not have.",
+				r.Name, strings.Join(missing[:3], ", "), n-3)
+		}
+	}
+	return nil
+}
+
 func (s *Service) isStaff(email string) bool {
 	d := EmailDomain(email)
 	for _, sd := range s.cfg.StaffDomains {
@@ -246,6 +276,9 @@ func (s *Service) InviteUser(ctx context.Context, actor *Actor, accountID string
 		email = ""
 	}
 	u.Roles = s.checkRoles(&p, acct, email, in.Roles, u.AccessUntil)
+	if err := checkGrant(actor, 0, u.Roles); err != nil {
+		return nil, err
+	}
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
@@ -439,6 +472,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Actor, accountID, userI
 		roles := u.Roles
 		if in.Roles != nil {
 			roles = s.checkRoles(&p, acct, u.Email, *in.Roles, until)
+			if err := checkGrant(actor, u.Roles, roles); err != nil {
+				return err
+			}
 		} else if roles.Has(RoleExpert) && until.IsZero() {
 			p.Add("access_until", "An Expert needs an access deadline (Access Till).")
 		}
