@@ -12,6 +12,24 @@ type Account struct {
 	UpdatedAt      time.Time
 }
 
+// AccountSettings is what the operator controls in an account, as the
+// operator API and `roster account update` print it.
+type AccountSettings struct {
+	ID             string   `json:"id"`
+	Name           string   `json:"name"`
+	EnabledRoles   []RoleID `json:"enabled_roles"`   // the additional roles users may be given
+	AllowedDomains []string `json:"allowed_domains"` // empty: any domain may be invited
+}
+
+// Settings returns the operator's view of the account.
+func (a *Account) Settings() AccountSettings {
+	out := AccountSettings{ID: a.ID, Name: a.Name, EnabledRoles: a.EnabledRoles.IDs(), AllowedDomains: a.AllowedDomains}
+	if out.AllowedDomains == nil {
+		out.AllowedDomains = []string{}
+	}
+	return out
+}
+
 // AllowsDomain reports whether the domain policy admits an email domain.
 func (a *Account) AllowsDomain(domain string) bool {
 	if len(a.AllowedDomains) == 0 {

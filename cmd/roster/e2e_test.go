@@ -378,6 +378,8 @@ func TestServeMailAndWebFlagErrors(t *testing.T) {
 		{[]string{"--trusted-proxy", "proxy.example.com"}, "--trusted-proxy: "},
 		{[]string{"--session-idle", "2h", "--session-max", "1h"}, "--session-idle: must not exceed --session-max"},
 		{[]string{"--invitation-ttl", "30s"}, "--invitation-ttl: give a duration of at least a minute"},
+		{[]string{"--operator-token", "short"}, "--operator-token: give at least 32 characters"},
+		{[]string{"--operator-token", " " + strings.Repeat("x", 40)}, "--operator-token: "},
 	}
 	for _, tt := range tests {
 		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, tt.args...)

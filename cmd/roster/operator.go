@@ -141,25 +141,10 @@ the --allowed-domain values are added.`,
 				if err != nil {
 					return domainError(err)
 				}
-				return printJSON(e.stdout, accountJSON(acct))
+				return printJSON(e.stdout, acct.Settings())
 			}
 		},
 	}
-}
-
-type accountOut struct {
-	ID             string          `json:"id"`
-	Name           string          `json:"name"`
-	EnabledRoles   []roster.RoleID `json:"enabled_roles"`
-	AllowedDomains []string        `json:"allowed_domains"`
-}
-
-func accountJSON(a *roster.Account) accountOut {
-	out := accountOut{ID: a.ID, Name: a.Name, EnabledRoles: a.EnabledRoles.IDs(), AllowedDomains: a.AllowedDomains}
-	if out.AllowedDomains == nil {
-		out.AllowedDomains = []string{}
-	}
-	return out
 }
 
 func apiKeyCreateCommand() *command {

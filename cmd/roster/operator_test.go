@@ -161,9 +161,9 @@ func countAccounts(t *testing.T, db dbArgs) int {
 func TestAccountUpdate(t *testing.T) {
 	eachStore(t, func(t *testing.T, db dbArgs) {
 		acct := mustCreateAccount(t, db, "admin@acme.example", "")
-		update := func(args ...string) accountOut {
+		update := func(args ...string) roster.AccountSettings {
 			t.Helper()
-			return mustRunJSON[accountOut](t, "", db.with(append([]string{"account", "update", "--account", acct.AccountID}, args...)...)...)
+			return mustRunJSON[roster.AccountSettings](t, "", db.with(append([]string{"account", "update", "--account", acct.AccountID}, args...)...)...)
 		}
 		tests := []struct {
 			args                  []string

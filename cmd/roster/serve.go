@@ -145,7 +145,7 @@ func serve(ctx context.Context, e *env, c *serveConfig) error {
 	opToken := operatorToken(secret)
 	srv := &http.Server{
 		Handler: web.NewServer(logger, svc, web.Options{PublicURL: public, TrustedProxies: proxies, Secret: secret,
-			Mailbox: mailbox, OperatorToken: opToken}),
+			Mailbox: mailbox, MailboxToken: opToken, OperatorToken: *c.web.operatorToken}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,

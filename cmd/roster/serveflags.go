@@ -21,6 +21,7 @@ type webFlags struct {
 	resetTTL      *time.Duration
 	sessionIdle   *time.Duration
 	sessionMax    *time.Duration
+	operatorToken *string
 }
 
 func addWebFlags(fs *flagSet) *webFlags {
@@ -35,6 +36,9 @@ func addWebFlags(fs *flagSet) *webFlags {
 		resetTTL:      fs.EnvDuration("reset-ttl", time.Hour, "how long a password reset link lives after its email is sent"),
 		sessionIdle:   fs.EnvDuration("session-idle", time.Hour, "a session ends after this long without a request"),
 		sessionMax:    fs.EnvDuration("session-max", 24*time.Hour, "a session ends this long after sign-in in any case"),
+		operatorToken: fs.EnvString("operator-token", "",
+			"bearer token of the operator API (/api/operator/v1: additional roles of accounts), at least 32 characters; "+
+				"unset: the operator API is off. Prefer ROSTER_OPERATOR_TOKEN to the flag, which other users can see in ps"),
 	}
 }
 
@@ -77,6 +81,9 @@ func (f *webFlags) check() error {
 	}
 	if *f.sessionIdle > *f.sessionMax {
 		return usageErrorf("--session-idle: must not exceed --session-max (%s)", *f.sessionMax)
+	}
+	if t := *f.operatorToken; t != "" && (len(t) < 32 || strings.TrimSpace(t) != t) {
+		return usageErrorf("--operator-token: give at least 32 characters without spaces around them, such as the output of openssl rand -hex 32")
 	}
 	return nil
 }

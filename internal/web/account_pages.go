@@ -11,20 +11,51 @@ import (
 	"roster"
 )
 
+// guardPage applies a page's policy rule (policy.go): signed-in pages send
+// a visitor to the sign-in page, and pages that need a permission are
+// pages of one account (accountPage).
+func (s *server) guardPage(rl rule, h pageHandler) pageHandler {
+	switch rl {
+	case anyone:
+		return h
+	case signedIn:
+		return func(w http.ResponseWriter, r *http.Request, pr *pageRequest) error {
+			if pr.ident == nil {
+				return redirect(w, r, signInURL(signInReturn(r)))
+			}
+			return h(w, r, pr)
+		}
+	case operator:
+		return func(w http.ResponseWriter, r *http.Request, pr *pageRequest) error {
+			return roster.Errorf(roster.CodeNotFound, "There is no page at this address. Check the link, or go to the start page.")
+		}
+	}
+	return s.accountPage(rl, h)
+}
+
+// signInReturn is where the sign-in page sends a visitor back to: the page
+// they asked for, or for a form they posted, the page it came from (a
+// repeated POST would be stale).
+func signInReturn(r *http.Request) string {
+	if r.Method == http.MethodGet {
+		return r.URL.RequestURI()
+	}
+	if id := r.PathValue("account_id"); id != "" {
+		return usersPagePath(id)
+	}
+	return "/"
+}
+
 // accountPage adapts a page inside one account (/accounts/{account_id}/...)
 // to a page handler: nobody signed in goes to the sign-in page and comes
 // back; an account the person does not belong to, or no longer may act
-// in, is not found; with manage, a member without team.manage is refused
-// in words. The handler finds pr.account and pr.actor set.
-func (s *server) accountPage(manage bool, h pageHandler) pageHandler {
+// in, is not found; a member without permission is refused in words. The
+// handler finds pr.account and pr.actor set.
+func (s *server) accountPage(rl rule, h pageHandler) pageHandler {
 	return func(w http.ResponseWriter, r *http.Request, pr *pageRequest) error {
 		accountID := r.PathValue("account_id")
 		if pr.ident == nil {
-			next := r.URL.RequestURI()
-			if r.Method != http.MethodGet {
-				next = usersPagePath(accountID)
-			}
-			return redirect(w, r, signInURL(next))
+			return redirect(w, r, signInURL(signInReturn(r)))
 		}
 		actor, err := s.svc.ActorFor(r.Context(), pr.ident, accountID, pr.client)
 		if err != nil {
@@ -35,8 +66,11 @@ func (s *server) accountPage(manage bool, h pageHandler) pageHandler {
 			return err
 		}
 		pr.actor, pr.account = actor, acct
-		if manage && !actor.Roles.Can("team.manage") {
-			return roster.Errorf(roster.CodeForbidden, "Only an Admin of %s can manage its users. Ask one of its Admins.", acct.Name)
+		if err := rl.check(actor, r); err != nil {
+			if roster.ErrorCode(err) == roster.CodeForbidden {
+				return roster.Errorf(roster.CodeForbidden, "%s", forbiddenWords(acct, rl.permission()))
+			}
+			return err
 		}
 		return h(w, r, pr)
 	}
@@ -112,6 +146,16 @@ func (s *server) flashMAC(v string) string {
 	m := hmac.New(sha256.New, s.opts.Secret)
 	m.Write([]byte("roster flash v1\x00" + v))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// userNotFoundMessage answers a user id that names nobody in the account
+// (never did, deleted since, or of another account: the same page for
+// each) on every page of one user, with the way back to the list, which a
+// link from an old tab often needs.
+func userNotFoundMessage(acct *roster.Account, back string) message {
+	return message{Heading: "User not found",
+		Paras: []string{"No user with this id exists in " + acct.Name + ". They may have been deleted, or the link is incomplete."},
+		Links: []link{{back, "Back to Users"}}}
 }
 
 // pageUser returns the user of the path ({user_id}) in the page's account,

@@ -34,11 +34,15 @@ type testEnv struct {
 	router routers.Router
 }
 
-func newTestEnv(t *testing.T, store roster.Store) *testEnv {
+func newTestEnv(t *testing.T, store roster.Store, edit ...func(*Options)) *testEnv {
 	t.Helper()
 	svc := roster.NewService(store, roster.Config{StaffDomains: []string{"tatacommunications.com"}, Secret: make([]byte, 32)})
 	logs := &syncBuffer{}
-	srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), svc, Options{Secret: make([]byte, 32)}))
+	opts := Options{Secret: make([]byte, 32)}
+	for _, f := range edit {
+		f(&opts)
+	}
+	srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), svc, opts))
 	t.Cleanup(srv.Close)
 	e := &testEnv{store: store, svc: svc, srv: srv, logs: logs}
 
@@ -284,8 +288,14 @@ func (e *testEnv) mustActiveUser(t *testing.T, accountID, first, last, email str
 // account: every user with its version, and the audit log.
 func (e *testEnv) snapshot(t *testing.T, accountID string) string {
 	t.Helper()
+	return snapshot(t, e.svc, accountID)
+}
+
+// snapshot describes an account as testEnv.snapshot does.
+func snapshot(t *testing.T, svc *roster.Service, accountID string) string {
+	t.Helper()
 	ctx, op := context.Background(), roster.OperatorActor()
-	page, err := e.svc.ListUsers(ctx, op, accountID, roster.ListQuery{Sort: roster.Sort{Field: roster.SortName}, Limit: roster.MaxLimit})
+	page, err := svc.ListUsers(ctx, op, accountID, roster.ListQuery{Sort: roster.Sort{Field: roster.SortName}, Limit: roster.MaxLimit})
 	if err != nil {
 		t.Fatalf("ListUsers: %v", err)
 	}
@@ -294,7 +304,7 @@ func (e *testEnv) snapshot(t *testing.T, accountID string) string {
 	for _, u := range page.Items {
 		fmt.Fprintf(&b, "%s %s %s v%d %s %s\n", u.ID, u.Email, u.Status, u.Version, u.Roles, u.AccessUntil.Format(time.RFC3339))
 	}
-	events, err := e.svc.AuditEvents(ctx, op, accountID, roster.AuditQuery{Limit: roster.MaxLimit})
+	events, err := svc.AuditEvents(ctx, op, accountID, roster.AuditQuery{Limit: roster.MaxLimit})
 	if err != nil {
 		t.Fatalf("AuditEvents: %v", err)
 	}

@@ -27,7 +27,7 @@ type mailView struct {
 // are live secrets. Without the right token it is any missing page.
 func (s *server) mailPage(w http.ResponseWriter, r *http.Request, pr *pageRequest) error {
 	token := r.URL.Query().Get("token")
-	if s.opts.OperatorToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.OperatorToken)) != 1 {
+	if s.opts.MailboxToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.MailboxToken)) != 1 {
 		return roster.Errorf(roster.CodeNotFound, "There is no page at this address. Check the link, or go to the start page.")
 	}
 	msgs, err := s.opts.Mailbox.Recent(r.Context(), mailLimit)

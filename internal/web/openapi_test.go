@@ -61,14 +61,32 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		if !slices.Equal(documented, accepted) {
 			t.Errorf("route %q accepts query parameters %v, openapi.json documents %v", rt.pattern, accepted, documented)
 		}
-		secured := op.Security == nil || len(*op.Security) > 0
-		if secured != rt.auth {
-			t.Errorf("route %q: needs authentication = %v, openapi.json says %v", rt.pattern, rt.auth, secured)
+		rl := policy[rt.pattern]
+		var schemes []string
+		security := doc.Security
+		if op.Security != nil {
+			security = *op.Security
 		}
-		if rt.auth {
+		for _, req := range security {
+			for name := range req {
+				schemes = append(schemes, name)
+			}
+		}
+		slices.Sort(schemes)
+		want := map[rule][]string{anyone: nil, operator: {"operatorToken"}}[rl]
+		if rl != anyone && rl != operator {
+			want = []string{"apiKey", "session"}
+		}
+		if !slices.Equal(schemes, want) {
+			t.Errorf("route %q: policy %q, openapi.json security %v, want %v", rt.pattern, rl, schemes, want)
+		}
+		if rl != anyone {
 			if _, ok := op.Responses.Map()["401"]; !ok {
 				t.Errorf("route %q needs authentication but openapi.json documents no 401", rt.pattern)
 			}
+		}
+		if p := rl.permission(); p != "" && !strings.Contains(op.Description, "`"+p+"`") {
+			t.Errorf("route %q needs %s (policy.go) but its openapi.json description does not say so", rt.pattern, p)
 		}
 	}
 	for path, item := range doc.Paths.Map() {

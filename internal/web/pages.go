@@ -347,6 +347,9 @@ func (s *server) errorPage(w http.ResponseWriter, r *http.Request, pr *pageReque
 	status := statusOf[e.Code]
 	pageHeaders(w, r)
 	msg := message{Heading: errorHeading(e.Code), Paras: []string{e.Message}, Links: []link{{"/", "Go to the start page"}}}
+	if e.Code == roster.CodeNotFound && pr != nil && pr.account != nil && r.PathValue("user_id") != "" {
+		msg = userNotFoundMessage(pr.account, backToList(pr.account.ID, r.URL.Query().Get("back")))
+	}
 	if e.Code == roster.CodeRateLimited && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 		// The reader has nothing to send for seconds: keeping the

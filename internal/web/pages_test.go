@@ -47,6 +47,7 @@ type pageEnv struct {
 	secret []byte
 	srv    *httptest.Server
 	logs   *syncBuffer
+	server *server
 }
 
 // newPageEnv starts the server on store with the local outbox page, a
@@ -64,14 +65,15 @@ func newPageEnv(t *testing.T, store roster.Store, edit ...func(*Options)) *pageE
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	public, _ := url.Parse("http://roster.test")
 	mail := outbox.New(outbox.Config{Store: store, PublicURL: public, Secret: secret, Clock: clock, Logger: logger})
-	opts := Options{PublicURL: public, Secret: secret, Mailbox: mail, OperatorToken: operatorToken,
+	opts := Options{PublicURL: public, Secret: secret, Mailbox: mail, MailboxToken: operatorToken,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
 	for _, f := range edit {
 		f(&opts)
 	}
-	srv := httptest.NewServer(NewServer(logger, svc, opts))
+	server := newServer(logger, svc, opts)
+	srv := httptest.NewServer(server.handler)
 	t.Cleanup(srv.Close)
-	return &pageEnv{ctx: context.Background(), store: store, svc: svc, clock: clock, secret: secret, srv: srv, logs: logs}
+	return &pageEnv{ctx: context.Background(), store: store, svc: svc, clock: clock, secret: secret, srv: srv, logs: logs, server: server}
 }
 
 // browser is one browser: its own cookies, the CSRF token of the last page
@@ -1050,7 +1052,7 @@ func TestMailPage(t *testing.T) {
 
 		closed := newPageEnv(t, s, func(o *Options) { o.Mailbox = nil })
 		closed.browser(t).get(t, "/dev/mail?token="+operatorToken).want(t, http.StatusNotFound).lacks(t, "bob@")
-		noToken := newPageEnv(t, s, func(o *Options) { o.OperatorToken = "" })
+		noToken := newPageEnv(t, s, func(o *Options) { o.MailboxToken = "" })
 		noToken.browser(t).get(t, "/dev/mail?token=").want(t, http.StatusNotFound)
 	})
 }

@@ -11,6 +11,11 @@ import (
 // request log, panic recovery and cross-origin (CSRF) protection. It panics
 // when an embedded template does not parse, which no build can ship.
 func NewServer(logger *slog.Logger, svc *roster.Service, opts Options) http.Handler {
+	return newServer(logger, svc, opts).handler
+}
+
+// newServer builds the server; its handler serves every route.
+func newServer(logger *slog.Logger, svc *roster.Service, opts Options) *server {
 	s := &server{logger: logger, svc: svc, opts: opts, mux: http.NewServeMux(), pages: mustParsePages(),
 		secure: opts.PublicURL != nil && opts.PublicURL.Scheme == "https", sessionName: sessionCookie, csrfName: csrfCookie}
 	if s.secure {
@@ -19,20 +24,20 @@ func NewServer(logger *slog.Logger, svc *roster.Service, opts Options) http.Hand
 		s.sessionName, s.csrfName = "__Host-"+sessionCookie, "__Host-"+csrfCookie
 	}
 	for _, rt := range s.routes() {
-		s.mux.Handle(rt.pattern, s.endpoint(rt))
+		s.handle(rt.pattern, func(rl rule) http.Handler { return s.endpoint(rt, rl) })
 	}
 	for _, p := range s.pageRoutes() {
-		s.mux.Handle(p.pattern, s.page(p.serve))
+		s.handle(p.pattern, func(rl rule) http.Handler { return s.page(s.guardPage(rl, p.serve)) })
 	}
-	s.mux.HandleFunc("GET /static/roster.css", serveAsset(s.pages.css, "roster.css"))
-	s.mux.HandleFunc("GET /static/roster.js", serveAsset(s.pages.js, "roster.js"))
+	s.handle("GET /static/roster.css", func(rule) http.Handler { return serveAsset(s.pages.css, "roster.css") })
+	s.handle("GET /static/roster.js", func(rule) http.Handler { return serveAsset(s.pages.js, "roster.js") })
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
-	h := s.logRequests(s.recoverPanics(cop.Handler(http.HandlerFunc(s.dispatch))))
+	s.handler = s.logRequests(s.recoverPanics(cop.Handler(http.HandlerFunc(s.dispatch))))
 	if s.secure {
-		return hsts(h)
+		s.handler = hsts(s.handler)
 	}
-	return h
+	return s
 }
 
 // hsts tells browsers to reach this server over HTTPS only, for a year.
@@ -43,39 +48,55 @@ func hsts(next http.Handler) http.Handler {
 	})
 }
 
-// route is one endpoint: its ServeMux pattern, whether it needs an
-// authenticated caller, the query parameters it accepts, and its handler.
+// handle registers a route with the handler its policy rule gets (see
+// policy.go); a pattern the policy table lacks is refused to everyone.
+func (s *server) handle(pattern string, h func(rule) http.Handler) {
+	s.patterns = append(s.patterns, pattern)
+	if rl, ok := ruleFor(pattern); ok {
+		s.mux.Handle(pattern, h(rl))
+		return
+	}
+	s.mux.Handle(pattern, s.noPolicy(pattern))
+}
+
+// route is one endpoint: its ServeMux pattern, the query parameters it
+// accepts, and its handler. Who may call it is in policy.go.
 type route struct {
 	pattern string
-	auth    bool
 	query   []string
 	serve   handler
 }
 
 // routes lists every route of the JSON API; openapi.json documents each one.
 func (s *server) routes() []route {
-	const public, authed = false, true
 	list := []string{"q", "filter", "sort", "limit", "cursor"}
 	page := []string{"limit", "cursor"}
 	return []route{
-		{"GET /healthz", public, nil, s.healthz},
-		{"GET /readyz", public, nil, s.readyz},
-		{"GET /api/v1/openapi.json", public, nil, s.openAPI},
-		{"GET /api/v1/roles", authed, nil, s.listRoles},
-		{"GET /api/v1/accounts/{account_id}/users", authed, list, s.listUsers},
-		{"POST /api/v1/accounts/{account_id}/users", authed, nil, s.inviteUser},
-		{"GET /api/v1/accounts/{account_id}/users/{user_id}", authed, nil, s.getUser},
-		{"PATCH /api/v1/accounts/{account_id}/users/{user_id}", authed, nil, s.updateUser},
-		{"DELETE /api/v1/accounts/{account_id}/users/{user_id}", authed, nil, s.deleteUser},
-		{"POST /api/v1/accounts/{account_id}/users/{user_id}/revoke", authed, nil, s.revokeUser},
-		{"POST /api/v1/accounts/{account_id}/users/{user_id}/restore", authed, nil, s.restoreUser},
-		{"POST /api/v1/accounts/{account_id}/users/{user_id}/resend-invitation", authed, nil, s.resendInvitation},
-		{"GET /api/v1/accounts/{account_id}/users/{user_id}/permissions", authed, nil, s.userPermissions},
-		{"GET /api/v1/accounts/{account_id}/audit-events", authed, page, s.auditEvents},
+		{"GET /healthz", nil, s.healthz},
+		{"GET /readyz", nil, s.readyz},
+		{"GET /api/v1/openapi.json", nil, s.openAPI},
+		{"GET /api/v1/roles", nil, s.listRoles},
+		{"GET /api/v1/accounts/{account_id}/users", list, s.listUsers},
+		{"POST /api/v1/accounts/{account_id}/users", nil, s.inviteUser},
+		{"GET /api/v1/accounts/{account_id}/users/{user_id}", nil, s.getUser},
+		{"PATCH /api/v1/accounts/{account_id}/users/{user_id}", nil, s.updateUser},
+		{"DELETE /api/v1/accounts/{account_id}/users/{user_id}", nil, s.deleteUser},
+		{"POST /api/v1/accounts/{account_id}/users/{user_id}/revoke", nil, s.revokeUser},
+		{"POST /api/v1/accounts/{account_id}/users/{user_id}/restore", nil, s.restoreUser},
+		{"POST /api/v1/accounts/{account_id}/users/{user_id}/resend-invitation", nil, s.resendInvitation},
+		{"GET /api/v1/accounts/{account_id}/users/{user_id}/permissions", nil, s.userPermissions},
+		{"GET /api/v1/accounts/{account_id}/audit-events", page, s.auditEvents},
+
+		// The operator API.
+		{"GET /api/operator/v1/accounts/{account_id}", nil, s.operatorAccount},
+		{"PUT /api/operator/v1/accounts/{account_id}/roles/{role_id}", nil, s.enableRole},
+		{"DELETE /api/operator/v1/accounts/{account_id}/roles/{role_id}", nil, s.disableRole},
 	}
 }
 
-// pageRoute is one server-rendered page (HTML, forms, no JavaScript).
+// pageRoute is one server-rendered page (HTML, forms, no JavaScript). Who
+// may open it is in policy.go; pages inside an account find pr.account
+// and pr.actor set.
 type pageRoute struct {
 	pattern string
 	serve   pageHandler
@@ -106,20 +127,20 @@ func (s *server) pageRoutes() []pageRoute {
 		// page as the Admin left it) and returns there with a flash.
 		// Revoke, restore, resend and delete are routed below, from
 		// confirmedActions.
-		{"GET /accounts/{account_id}/users", s.accountPage(true, s.usersPage)},
-		{"GET /accounts/{account_id}/users/new", s.accountPage(true, s.addUserPage)},
-		{"POST /accounts/{account_id}/users/new", s.accountPage(true, s.addUserSubmit)},
-		{"GET /accounts/{account_id}/users/{user_id}", s.accountPage(true, s.userDetailsPage)},
-		{"GET /accounts/{account_id}/users/{user_id}/features", s.accountPage(true, s.userFeaturesPage)},
-		{"GET /accounts/{account_id}/users/{user_id}/edit", s.accountPage(true, s.editUserPage)},
-		{"POST /accounts/{account_id}/users/{user_id}/edit", s.accountPage(true, s.editUserSubmit)},
+		{"GET /accounts/{account_id}/users", s.usersPage},
+		{"GET /accounts/{account_id}/users/new", s.addUserPage},
+		{"POST /accounts/{account_id}/users/new", s.addUserSubmit},
+		{"GET /accounts/{account_id}/users/{user_id}", s.userDetailsPage},
+		{"GET /accounts/{account_id}/users/{user_id}/features", s.userFeaturesPage},
+		{"GET /accounts/{account_id}/users/{user_id}/edit", s.editUserPage},
+		{"POST /accounts/{account_id}/users/{user_id}/edit", s.editUserSubmit},
 		{"GET /sessions", s.sessionsPage},
 		{"POST /sessions/end", s.endSession},
 	}
 	for _, a := range confirmedActions {
 		at := "/accounts/{account_id}/users/{user_id}/" + a.path
-		routes = append(routes, pageRoute{"GET " + at, s.accountPage(true, s.actionPage(a))},
-			pageRoute{"POST " + at, s.accountPage(true, s.actionSubmit(a))})
+		routes = append(routes, pageRoute{"GET " + at, s.actionPage(a)},
+			pageRoute{"POST " + at, s.actionSubmit(a)})
 	}
 	if s.opts.Mailbox != nil {
 		routes = append(routes, pageRoute{"GET /dev/mail", s.mailPage})

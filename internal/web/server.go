@@ -32,7 +32,10 @@ type Options struct {
 	Secret []byte
 	// Mailbox lists the local outbox on /dev/mail; nil: no such page.
 	Mailbox Mailbox
-	// OperatorToken opens /dev/mail (?token=...); "" keeps it closed.
+	// MailboxToken opens /dev/mail (?token=...); "" keeps it closed.
+	MailboxToken string
+	// OperatorToken authenticates the operator API (/api/operator/v1);
+	// "" turns it off.
 	OperatorToken string
 }
 
@@ -46,6 +49,9 @@ type server struct {
 	secure bool // cookies carry Secure
 
 	sessionName, csrfName string // the cookie names: __Host- prefixed when secure
+
+	patterns []string     // every pattern registered, in order
+	handler  http.Handler // the whole server
 }
 
 // handler is the one shape of every endpoint: parse and validate the input,
@@ -53,34 +59,49 @@ type server struct {
 // is written as a problem; a handler that wrote a response returns nil.
 type handler func(w http.ResponseWriter, r *http.Request, caller *roster.Actor) error
 
-// endpoint adapts a route to http.Handler: it authenticates the caller, checks
-// the query parameters, runs the handler and writes its error.
-func (s *server) endpoint(rt route) http.Handler {
+// endpoint adapts a route to http.Handler: it authenticates the caller as
+// the route's policy rule asks, checks the query parameters, runs the
+// handler and writes its error.
+func (s *server) endpoint(rt route, rl rule) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var caller *roster.Actor
-		if rt.auth && r.Header.Get("Authorization") == "" && hasCookie(r, s.sessionName) {
-			a, err := s.cookieActor(r)
-			if err != nil {
-				s.problem(w, r, err)
-				return
-			}
-			caller = a
-		} else if rt.auth {
-			a, err := s.authenticate(r)
-			if err != nil {
-				s.problem(w, r, err)
-				return
-			}
-			caller = a
+		caller, err := s.caller(r, rl)
+		if err == nil {
+			err = checkQuery(r, rt.query)
 		}
-		if err := checkQuery(r, rt.query); err != nil {
-			s.problem(w, r, err)
-			return
+		if err == nil {
+			err = rt.serve(w, r, caller)
 		}
-		if err := rt.serve(w, r, caller); err != nil {
+		if err != nil {
 			s.problem(w, r, err)
 		}
 	})
+}
+
+// caller authenticates the caller of an API request as rl asks: nobody for
+// anyone, the operator token for operator, else an API key or a browser
+// session; with a permission, the caller must also hold it in the path's
+// account (another account: not found, as if it did not exist).
+func (s *server) caller(r *http.Request, rl rule) (*roster.Actor, error) {
+	switch rl {
+	case anyone:
+		return nil, nil
+	case operator:
+		return s.operatorCaller(r)
+	}
+	var caller *roster.Actor
+	var err error
+	if r.Header.Get("Authorization") == "" && hasCookie(r, s.sessionName) {
+		caller, err = s.cookieActor(r)
+	} else {
+		caller, err = s.authenticate(r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := rl.check(caller, r); err != nil {
+		return nil, err
+	}
+	return caller, nil
 }
 
 // authenticate returns the caller of r, from its bearer API key. The browser

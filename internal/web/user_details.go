@@ -107,9 +107,7 @@ func (s *server) shownUser(w http.ResponseWriter, r *http.Request, pr *pageReque
 // did, deleted since, or of another account: the same page for each) with
 // the way back to the list, which a link from an old tab often needs.
 func (s *server) userNotFound(w http.ResponseWriter, r *http.Request, pr *pageRequest, back string) error {
-	m := message{Heading: "User not found",
-		Paras: []string{"No user with this id exists in " + pr.account.Name + ". They may have been deleted, or the link is incomplete."},
-		Links: []link{{back, "Back to Users"}}}
+	m := userNotFoundMessage(pr.account, back)
 	return s.render(w, r, pr, http.StatusNotFound, "message", m.Heading, nil, m)
 }
 

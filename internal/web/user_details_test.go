@@ -328,6 +328,9 @@ func TestUserDetailsRefused(t *testing.T) {
 		for _, path := range []string{
 			d.detailsPath(betaAdmin.ID), d.detailsPath(betaAdmin.ID) + "/features",
 			d.detailsPath(missing), d.detailsPath(missing) + "/features", d.detailsPath("not-an-id"),
+			// Every page of one user answers alike.
+			d.detailsPath(missing) + "/edit", d.detailsPath(missing) + "/revoke", d.detailsPath(missing) + "/restore",
+			d.detailsPath(missing) + "/resend", d.detailsPath(betaAdmin.ID) + "/delete",
 		} {
 			p := a.get(t, path).want(t, http.StatusNotFound).has(t, "<h1>User not found</h1>", "No user with this id exists in Acme.").
 				lacks(t, "admin@beta.example.com")

@@ -1,0 +1,337 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"roster"
+	"roster/internal/outbox"
+	"roster/internal/testdb"
+)
+
+// TestEveryRouteHasAPolicy lists the routes the server registers and fails
+// for one without an entry in the policy table, or with an entry that is
+// neither a rule nor a permission of the catalogue; and for an entry no
+// route uses.
+func TestEveryRouteHasAPolicy(t *testing.T) {
+	s := newServer(slog.New(slog.DiscardHandler), nil, Options{Mailbox: emptyMailbox{}})
+	if len(s.patterns) < 30 {
+		t.Fatalf("the server registers %d routes; the test cannot see them", len(s.patterns))
+	}
+	registered := map[string]bool{}
+	for _, p := range s.patterns {
+		registered[p] = true
+		rl, ok := policy[p]
+		switch {
+		case !ok:
+			t.Errorf("route %q has no entry in the policy table (policy.go)", p)
+		case !rl.valid():
+			t.Errorf("route %q: policy %q is neither a rule nor a permission of the catalogue", p, rl)
+		}
+	}
+	for p := range policy {
+		if !registered[p] {
+			t.Errorf("the policy table has %q, which no route registers", p)
+		}
+	}
+}
+
+// TestRouteWithoutPolicyIsRefused checks that a route the table forgot is
+// closed to everyone rather than open.
+func TestRouteWithoutPolicyIsRefused(t *testing.T) {
+	s := newServer(slog.New(slog.DiscardHandler), nil, Options{})
+	called := false
+	s.handle("GET /api/v1/forgotten", func(rule) http.Handler {
+		return http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true })
+	})
+	w := httptest.NewRecorder()
+	s.mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v1/forgotten", nil))
+	if w.Code != http.StatusForbidden || called {
+		t.Errorf("a route without a policy answered %d (handler called: %v), want 403 without calling it", w.Code, called)
+	}
+}
+
+type emptyMailbox struct{}
+
+func (emptyMailbox) Recent(context.Context, int) ([]outbox.Preview, error) { return nil, nil }
+
+// matrixCaller is one kind of caller the matrix sends every route as.
+type matrixCaller struct {
+	name   string
+	kind   callerKind
+	role   roster.RoleID // member: the role they hold in the account
+	userID string
+	key    string   // API key, or the operator token
+	b      *browser // signed in, except for anonymous and operator
+}
+
+type callerKind int
+
+const (
+	isMember  callerKind = iota // a user of the account, with one role
+	other                       // an Admin of another account
+	ended                       // revoked, expired or deleted: was an Admin or Expert
+	anonymous                   // no credentials
+	operatorCaller
+)
+
+// TestPolicyMatrix runs every route of the server as every role, as an
+// Admin of another account, as a revoked user, an expired Expert, with a
+// deleted user's key and session, with no credentials and with the
+// operator token, and checks each answer against the policy table:
+//   - a member whose roles grant the permission gets through (whatever the
+//     handler then says of the empty request), and one whose roles do not
+//     gets 403;
+//   - another account's caller gets 404, byte for byte the answer for an
+//     account that does not exist, and changes nothing;
+//   - an ended user's key or session, and no credentials, get 401 (API) or
+//     the sign-in page (pages), and change nothing;
+//   - the operator API takes the operator token and nothing else.
+//
+// Routes of one user are called on a fresh user of the account each time,
+// so that a delete or revoke let through does not change the next answer.
+func TestPolicyMatrix(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s roster.Store) {
+		const opToken = "operator-api-token-for-the-policy-matrix-0123456789"
+		e := newPageEnv(t, s, func(o *Options) { o.OperatorToken = opToken })
+		acct := e.mustSetup(t)
+		if _, err := e.svc.UpdateAccount(e.ctx, acct, roster.UpdateAccountInput{
+			EnableRoles: []roster.RoleID{roster.RoleWhatsAppOnly, roster.RoleNumbersReadOnly}}); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		// person invites a user to account with roles, registers them,
+		// signs a browser in and creates an API key.
+		person := func(accountID, email string, until time.Duration, roles ...roster.RoleID) (*roster.User, *browser, string) {
+			t.Helper()
+			n++
+			in := roster.InviteInput{FirstName: "Person", LastName: fmt.Sprintf("Number%d", n), Email: email, Roles: roles}
+			if until > 0 {
+				at := e.clock.Now().Add(until)
+				in.AccessUntil = &at
+			}
+			u, err := e.svc.InviteUser(e.ctx, roster.OperatorActor(), accountID, in)
+			if err != nil {
+				t.Fatalf("InviteUser(%s) = %v", email, err)
+			}
+			m := e.newestMail(t, roster.MailInvitation, email, accountID)
+			e.markInvitationSent(t, accountID, m.Ref)
+			e.mustRegister(t, invitation{user: u, id: m.Ref, token: roster.InvitationToken(e.secret, m.Ref)}, newPassword)
+			b := e.browser(t)
+			b.ip = fmt.Sprintf("198.51.100.%d", n)
+			b.signIn(t, email, newPassword)
+			_, key, err := e.svc.CreateAPIKey(e.ctx, roster.OperatorActor(), accountID, email, "matrix")
+			if err != nil {
+				t.Fatalf("CreateAPIKey(%s) = %v", email, err)
+			}
+			return u, b, key
+		}
+
+		var callers []*matrixCaller
+		for _, r := range roster.Roles {
+			email, until := string(r.ID)+"@acme.example.com", time.Duration(0)
+			if r.StaffOnly {
+				email, until = "expert@tatacommunications.com", 30*24*time.Hour
+			}
+			u, b, key := person(acct, email, until, r.ID)
+			callers = append(callers, &matrixCaller{name: string(r.ID), kind: isMember, role: r.ID, userID: u.ID, key: key, b: b})
+		}
+		globex, _, err := e.svc.CreateAccount(e.ctx, roster.CreateAccountInput{Name: "Globex", AdminEmail: "first@globex.example.com",
+			AdminFirstName: "Gina", AdminLastName: "First"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, gb, gkey := person(globex.ID, "admin@globex.example.com", 0, roster.RoleAdmin)
+		callers = append(callers, &matrixCaller{name: "admin of another account", kind: other, key: gkey, b: gb})
+
+		revoked, rb, rkey := person(acct, "revoked@acme.example.com", 0, roster.RoleAdmin)
+		if _, err := e.svc.RevokeUser(e.ctx, roster.OperatorActor(), acct, revoked.ID, roster.RevokeInput{Reason: roster.RevokeReason("other"), Note: "matrix"}); err != nil {
+			t.Fatal(err)
+		}
+		deleted, db, dkey := person(acct, "deleted@acme.example.com", 0, roster.RoleAdmin)
+		if err := e.svc.DeleteUser(e.ctx, roster.OperatorActor(), acct, deleted.ID); err != nil {
+			t.Fatal(err)
+		}
+		expired, xb, xkey := person(acct, "expired@tatacommunications.com", 30*time.Minute, roster.RoleExpert)
+		callers = append(callers,
+			&matrixCaller{name: "revoked admin", kind: ended, userID: revoked.ID, key: rkey, b: rb},
+			&matrixCaller{name: "deleted admin", kind: ended, userID: deleted.ID, key: dkey, b: db},
+			&matrixCaller{name: "expired expert", kind: ended, userID: expired.ID, key: xkey, b: xb})
+		anon := e.browser(t)
+		anon.ip = "203.0.113.7"
+		anon.get(t, "/sign-in").want(t, http.StatusOK)
+		callers = append(callers, &matrixCaller{name: "anonymous", kind: anonymous, b: anon},
+			&matrixCaller{name: "operator token", kind: operatorCaller, key: opToken, b: anon})
+		// The expired Expert's deadline passes; everyone else's sessions
+		// stay well within their idle limit.
+		e.clock.Advance(31 * time.Minute)
+
+		// Signing out last, so that every other route sees the sessions.
+		patterns := slices.Clone(e.server.patterns)
+		slices.SortStableFunc(patterns, func(a, b string) int {
+			return boolInt(a == "POST /sign-out") - boolInt(b == "POST /sign-out")
+		})
+		targets := 0
+		for _, pattern := range patterns {
+			rl := policy[pattern]
+			method, path, _ := strings.Cut(pattern, " ")
+			for _, c := range callers {
+				if !isAPIPath(path) && c.kind == operatorCaller {
+					continue // the operator has no pages
+				}
+				target := missingID
+				if strings.Contains(path, "{user_id}") {
+					targets++
+					u, err := e.svc.InviteUser(e.ctx, roster.OperatorActor(), acct, roster.InviteInput{FirstName: "Target",
+						LastName: fmt.Sprintf("Number%d", targets), Email: fmt.Sprintf("target%d@acme.example.com", targets),
+						Roles: []roster.RoleID{roster.RoleSupport}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					target = u.ID
+				}
+				fill := func(accountID string) string {
+					p := strings.NewReplacer("{account_id}", accountID, "{user_id}", target,
+						"{role_id}", string(roster.RoleNumbersReadOnly), "{$}", "").Replace(path)
+					return p
+				}
+				name := fmt.Sprintf("%s as %s", pattern, c.name)
+				before := snapshot(t, e.svc, acct)
+				got := matrixCall(t, e, c, method, fill(acct))
+				allowed := matrixAllows(rl, c)
+				refused := got.status == 401 || got.status == 403 || rl != anyone && (got.status == 404 && rl.permission() != "" ||
+					got.status == http.StatusSeeOther && strings.HasPrefix(got.header.Get("Location"), "/sign-in"))
+				if got.status >= 500 {
+					t.Errorf("%s = %d:\n%s", name, got.status, got.body)
+					continue
+				}
+				if allowed {
+					if refused {
+						t.Errorf("%s = %d %s, want it let through (policy %q)", name, got.status, got.header.Get("Location"), rl)
+					}
+					continue
+				}
+				if after := snapshot(t, e.svc, acct); after != before {
+					t.Errorf("%s (refused) changed the account:\n%s\nwant\n%s", name, after, before)
+				}
+				switch want := matrixRefusal(rl, c, isAPIPath(path)); {
+				case want == http.StatusSeeOther:
+					if got.status != want || !strings.HasPrefix(got.header.Get("Location"), "/sign-in") {
+						t.Errorf("%s = %d %s, want the sign-in page (policy %q)", name, got.status, got.header.Get("Location"), rl)
+					}
+				case got.status != want:
+					t.Errorf("%s = %d, want %d (policy %q):\n%s", name, got.status, want, rl, got.body)
+				case want == http.StatusNotFound && strings.Contains(path, "{account_id}"):
+					missing := matrixCall(t, e, c, method, fill(missingID))
+					if missing.status != got.status || missing.body != got.body {
+						t.Errorf("%s = %d\n%s\nwant the same answer as for an account that does not exist: %d\n%s",
+							name, got.status, got.body, missing.status, missing.body)
+					}
+				}
+			}
+		}
+	})
+}
+
+// selfRoutes returns the patterns a member may use on their own user.
+func selfRoutes() []string {
+	var out []string
+	for p, rl := range policy {
+		if rl == selfOrTeam {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func isAPIPath(path string) bool {
+	return strings.HasPrefix(path, "/api/") || path == "/healthz" || path == "/readyz"
+}
+
+// matrixAllows says whether the policy lets caller c use a route of rule rl.
+func matrixAllows(rl rule, c *matrixCaller) bool {
+	switch rl {
+	case anyone:
+		return true
+	case operator:
+		return c.kind == operatorCaller
+	case signedIn:
+		return c.kind == isMember || c.kind == other
+	}
+	r, _ := roster.RoleByID(c.role)
+	return c.kind == isMember && slices.Contains(r.Permissions, rl.permission())
+}
+
+// matrixRefusal is the answer a refused caller gets.
+func matrixRefusal(rl rule, c *matrixCaller, api bool) int {
+	switch {
+	case rl == operator || c.kind == ended || c.kind == anonymous || c.kind == operatorCaller:
+		if api {
+			return http.StatusUnauthorized
+		}
+		return http.StatusSeeOther
+	case c.kind == other:
+		return http.StatusNotFound
+	}
+	return http.StatusForbidden
+}
+
+// matrixCall sends one request as c: on the API with c's key (a change
+// carries an empty JSON object), on a page from c's browser (a form with
+// only its CSRF field).
+func matrixCall(t *testing.T, e *pageEnv, c *matrixCaller, method, path string) *page {
+	t.Helper()
+	var body io.Reader
+	req, err := http.NewRequest(method, e.srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := http.DefaultClient
+	switch {
+	case !isAPIPath(path):
+		client = c.b.client
+		req.Header.Set("X-Forwarded-For", c.b.ip)
+		if method == http.MethodPost {
+			// A fresh CSRF field, as a browser has from the form's page.
+			c.b.get(t, "/forgot-password").want(t, http.StatusOK)
+			body = strings.NewReader(url.Values{"csrf": {c.b.csrf}}.Encode())
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+	case method != http.MethodGet && method != http.MethodDelete:
+		body = strings.NewReader("{}")
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if body != nil {
+		req.Body = io.NopCloser(body)
+	}
+	if c.key != "" && isAPIPath(path) {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &page{rq: method + " " + path, status: res.StatusCode, header: res.Header, body: string(data)}
+}
