@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"roster/internal/testserver"
 )
 
 // One headless Chromium serves every test of the run; each test gets its
@@ -33,9 +35,7 @@ func TestMain(m *testing.M) {
 	if chromiumStop != nil {
 		chromiumStop()
 	}
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	testserver.Cleanup()
 	os.Exit(code)
 }
 
