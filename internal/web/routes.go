@@ -56,7 +56,6 @@ type route struct {
 func (s *server) routes() []route {
 	const public, authed = false, true
 	list := []string{"q", "filter", "sort", "limit", "cursor"}
-	page := []string{"limit", "cursor"}
 	return []route{
 		{"GET /healthz", public, nil, s.healthz},
 		{"GET /readyz", public, nil, s.readyz},
@@ -71,7 +70,8 @@ func (s *server) routes() []route {
 		{"POST /api/v1/accounts/{account_id}/users/{user_id}/restore", authed, nil, s.restoreUser},
 		{"POST /api/v1/accounts/{account_id}/users/{user_id}/resend-invitation", authed, nil, s.resendInvitation},
 		{"GET /api/v1/accounts/{account_id}/users/{user_id}/permissions", authed, nil, s.userPermissions},
-		{"GET /api/v1/accounts/{account_id}/audit-events", authed, page, s.auditEvents},
+		{"GET /api/v1/accounts/{account_id}/audit-events", authed, auditQueryParams, s.auditEvents},
+		{"GET /api/v1/accounts/{account_id}/audit-events.csv", authed, auditExportParams, s.auditEventsCSV},
 	}
 }
 
@@ -113,6 +113,8 @@ func (s *server) pageRoutes() []pageRoute {
 		{"GET /accounts/{account_id}/users/{user_id}/features", s.accountPage(true, s.userFeaturesPage)},
 		{"GET /accounts/{account_id}/users/{user_id}/edit", s.accountPage(true, s.editUserPage)},
 		{"POST /accounts/{account_id}/users/{user_id}/edit", s.accountPage(true, s.editUserSubmit)},
+		{"GET /accounts/{account_id}/audit", s.accountPage(true, s.auditPage)},
+		{"GET /accounts/{account_id}/audit.csv", s.accountPage(true, s.auditCSVPage)},
 		{"GET /sessions", s.sessionsPage},
 		{"POST /sessions/end", s.endSession},
 	}
