@@ -603,3 +603,33 @@ func (e *AuditEvent) Describe() string {
 	}
 	return words + " " + target
 }
+
+// auditAccountsPage is how many account ids VerifyAllAuditChains reads at
+// a time.
+const auditAccountsPage = 100
+
+// VerifyAllAuditChains verifies the audit chain of every account, in
+// order of id, and calls fn with each outcome; it stops at the first error
+// of the store or of fn. Accounts created meanwhile may be left out.
+func VerifyAllAuditChains(ctx context.Context, s Store, fn func(*AuditVerification) error) error {
+	after := ""
+	for {
+		ids, err := s.AccountIDs(ctx, after, auditAccountsPage)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			v, err := VerifyAuditChain(ctx, s, id)
+			if err != nil {
+				return fmt.Errorf("account %s: %w", id, err)
+			}
+			if err := fn(v); err != nil {
+				return err
+			}
+		}
+		if len(ids) < auditAccountsPage {
+			return nil
+		}
+		after = ids[len(ids)-1]
+	}
+}
