@@ -460,11 +460,12 @@ func ParseAuditParams(in AuditParams) (AuditQuery, error) {
 		p.Add("until", "until must be later than since: the range is from since up to, not including, until.")
 	}
 	if in.Limit != "" {
-		n, ok := atoi(in.Limit)
-		if !ok || n < 1 || n > MaxLimit {
-			p.Add("limit", "limit must be a whole number from 1 to %d.", MaxLimit)
+		// The same page sizes as the users list.
+		lq, err := ParseListParams(ListParams{Limit: in.Limit})
+		if e, ok := err.(*Error); ok {
+			p = append(p, e.Fields...)
 		} else {
-			q.Limit = n
+			q.Limit = lq.Limit
 		}
 	}
 	if in.Cursor != "" {

@@ -58,10 +58,7 @@ run prints for it; it exits with status 1 naming each broken account.`,
 					}
 					checkpoints = append(checkpoints, c)
 				}
-				if err := db.check(); err != nil {
-					return err
-				}
-				st, err := db.open(ctx)
+				st, err := openChecked(ctx, db)
 				if err != nil {
 					return err
 				}
@@ -95,10 +92,7 @@ type auditVerifyAllOut struct {
 // verifyAllAccounts verifies every account's chain, prints the outcome and
 // fails naming each broken account.
 func verifyAllAccounts(ctx context.Context, e *env, db *dbFlags) error {
-	if err := db.check(); err != nil {
-		return err
-	}
-	st, err := db.open(ctx)
+	st, err := openChecked(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -131,6 +125,14 @@ func verifyAllAccounts(ctx context.Context, e *env, db *dbFlags) error {
 		return fmt.Errorf("audit log broken in %d account(s): %s", len(names), strings.Join(names, "; "))
 	}
 	return nil
+}
+
+// openChecked checks the database flags and opens the store.
+func openChecked(ctx context.Context, db *dbFlags) (roster.Store, error) {
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	return db.open(ctx)
 }
 
 // parseCheckpoint reads SEQ:HASH, a checkpoint of an earlier run.
