@@ -1,11 +1,14 @@
 package roster_test
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"roster"
+	"roster/internal/testdb"
 )
 
 func TestParseAuditParams(t *testing.T) {
@@ -73,4 +76,85 @@ func TestAuditEventDescribe(t *testing.T) {
 			t.Errorf("Describe(%s) = %q, want %q", tc.e.Action, got, tc.want)
 		}
 	}
+}
+
+// batchStore records the audit queries a service makes.
+type batchStore struct {
+	roster.Store
+	queries []roster.AuditQuery
+}
+
+func (b *batchStore) AuditEvents(ctx context.Context, accountID string, q roster.AuditQuery) (*roster.AuditPage, error) {
+	b.queries = append(b.queries, q)
+	return b.Store.AuditEvents(ctx, accountID, q)
+}
+
+// TestExportAuditEventsInBatches exports a log of 2,345 events: every one
+// once, newest first, read 1,000 at a time after the last one read, so
+// that memory does not grow with the log.
+func TestExportAuditEventsInBatches(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s roster.Store) {
+		e := newEnv(t, s)
+		const n = 2345
+		var want []string
+		err := s.Update(e.ctx, func(tx roster.Tx) error {
+			for i := range n {
+				at := start.Add(time.Duration(i) * time.Second)
+				ev := &roster.AuditEvent{ID: roster.NewID(at), AccountID: e.acct.ID, At: at, ActorID: e.adminUser.ID,
+					Action: roster.ActionUserUpdated}
+				if err := tx.InsertAudit(e.ctx, ev); err != nil {
+					return err
+				}
+				want = append(want, ev.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Reverse(want)
+		bs := &batchStore{Store: s}
+		svc := roster.NewService(bs, roster.Config{Secret: make([]byte, 32), Clock: e.clock})
+		var got []string
+		q := roster.AuditQuery{ActorID: e.adminUser.ID, Limit: 3, After: &roster.AuditCursor{At: 1, Seq: 1}}
+		if err := svc.ExportAuditEvents(e.ctx, e.admin, e.acct.ID, q, func(ev *roster.AuditEvent) error {
+			got = append(got, ev.ID)
+			return nil
+		}); err != nil {
+			t.Fatalf("ExportAuditEvents = %v", err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("exported %d events, want the %d newest first", len(got), len(want))
+		}
+		if len(bs.queries) != 3 {
+			t.Fatalf("ExportAuditEvents read %d batches, want 3", len(bs.queries))
+		}
+		for i, bq := range bs.queries {
+			if bq.Limit != roster.AuditExportBatch || bq.ActorID != e.adminUser.ID || (i == 0) != (bq.After == nil) || bq.Before != nil {
+				t.Errorf("batch %d = %+v; want %d events after the previous batch, by the same actor", i, bq, roster.AuditExportBatch)
+			}
+		}
+
+		// fn's error stops the export; others may not export.
+		stop := errors.New("stop")
+		calls := 0
+		if err := svc.ExportAuditEvents(e.ctx, e.admin, e.acct.ID, roster.AuditQuery{}, func(*roster.AuditEvent) error {
+			calls++
+			return stop
+		}); err != stop || calls != 1 {
+			t.Errorf("ExportAuditEvents with a failing fn = %v after %d calls", err, calls)
+		}
+		_, support := e.member(t, e.tenant, roles(roster.RoleSupport))
+		other := e.newTenant(t)
+		for _, c := range []struct {
+			actor *roster.Actor
+			code  string
+		}{{support, roster.CodeForbidden}, {other.admin, roster.CodeNotFound}} {
+			err := svc.ExportAuditEvents(e.ctx, c.actor, e.acct.ID, roster.AuditQuery{}, func(*roster.AuditEvent) error {
+				t.Error("an event was exported to a refused actor")
+				return nil
+			})
+			wantError(t, err, c.code)
+		}
+	})
 }

@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -407,5 +409,55 @@ func TestAuditPage(t *testing.T) {
 		sb.signIn(t, sam.Email, newPassword)
 		sb.get(t, path).want(t, http.StatusForbidden)
 		e.browser(t).get(t, path+"?actor=operator").redirects(t, "/sign-in?next="+url.QueryEscape(path+"?actor=operator"))
+	})
+}
+
+// failingBatches fails every audit page read after the first.
+type failingBatches struct{ roster.Store }
+
+func (f failingBatches) AuditEvents(ctx context.Context, accountID string, q roster.AuditQuery) (*roster.AuditPage, error) {
+	if q.After != nil {
+		return nil, errors.New("internal-detail: the database went away")
+	}
+	return f.Store.AuditEvents(ctx, accountID, q)
+}
+
+// TestAuditCSVCutShort: a failure after the download began cannot become
+// a problem any more; the response ends without its last chunk, so the
+// client sees an incomplete download, and the log has the error.
+func TestAuditCSVCutShort(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s roster.Store) {
+		e := newTestEnv(t, failingBatches{s})
+		a := e.mustAccount(t, "Acme")
+		err := s.Update(context.Background(), func(tx roster.Tx) error {
+			for i := range roster.AuditExportBatch + 1 {
+				at := auditT0.Add(time.Duration(i) * time.Second)
+				ev := &roster.AuditEvent{ID: roster.NewID(at), AccountID: a.id, At: at, Action: roster.ActionUserUpdated}
+				if err := tx.InsertAudit(context.Background(), ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/api/v1/accounts/"+a.id+"/audit-events.csv", nil)
+		req.Header.Set("Authorization", "Bearer "+a.key)
+		res, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || err == nil {
+			t.Errorf("a CSV download that failed midway = %d, %d bytes, read error %v; want 200 and a broken body", res.StatusCode, len(body), err)
+		}
+		if lines := strings.Count(string(body), "\n"); lines > roster.AuditExportBatch+1 {
+			t.Errorf("the cut download has %d lines, more than the first batch", lines)
+		}
+		if !strings.Contains(e.logs.String(), "audit export cut short") || !strings.Contains(e.logs.String(), "internal-detail") {
+			t.Errorf("the log lacks the failure:\n%s", e.logs.String())
+		}
 	})
 }
