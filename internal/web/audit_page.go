@@ -23,6 +23,10 @@ type auditState struct {
 	Cursor        string
 }
 
+// auditGone names, until an event tells the name, a filter's user who is
+// no longer in the account.
+const auditGone = "a user who no longer exists"
+
 // auditDate is the form of the page's dates.
 const auditDate = "2006-01-02"
 
@@ -80,7 +84,7 @@ func (s *server) resolveAudit(r *http.Request, accountID string, st auditState) 
 			if u, err := s.svc.Store().User(r.Context(), accountID, raw); err == nil {
 				return raw, u.FullName() + " (" + u.Email + ")"
 			}
-			return raw, "a user who no longer exists"
+			return raw, auditGone
 		case strings.Contains(raw, "@"):
 			if u, err := s.svc.Store().UserByEmail(r.Context(), accountID, roster.Fold(raw)); err == nil {
 				return u.ID, u.FullName() + " (" + u.Email + ")"
@@ -201,6 +205,13 @@ func (s *server) auditPage(w http.ResponseWriter, r *http.Request, pr *pageReque
 	page, err := s.svc.AuditEvents(r.Context(), pr.actor, acct.ID, f.q)
 	if err != nil {
 		return err
+	}
+	if f.actor == auditGone && len(page.Items) > 0 && page.Items[0].ActorID == f.q.ActorID {
+		// Deleted: the log still has the name of the time.
+		f.actor = page.Items[0].ActorName + " (" + page.Items[0].ActorEmail + ", deleted)"
+	}
+	if f.target == auditGone && len(page.Items) > 0 && page.Items[0].TargetID == f.q.TargetID {
+		f.target = page.Items[0].TargetName + " (" + page.Items[0].TargetEmail + ", deleted)"
 	}
 	var showing []string
 	if f.actor != "" {

@@ -399,6 +399,9 @@ func TestAuditPage(t *testing.T) {
 		}
 		b.get(t, path+".csv?actor=nobody").want(t, http.StatusBadRequest).has(t, "The download could not be made")
 
+		// A deleted user's events, by the id the log keeps: named as they were.
+		b.get(t, path+"?target="+f.carol).want(t, http.StatusOK).has(t, "Events done to Carol Gone (carol@acme.example.com, deleted).")
+
 		// Links to the log: the Users page header, a user's details.
 		b.get(t, usersPagePath(acct)).want(t, http.StatusOK).has(t, `href="`+path+`"`)
 		b.get(t, usersPagePath(acct)+"/"+bob.ID).want(t, http.StatusOK).has(t, `href="`+html.EscapeString(path+"?actor="+bob.ID)+`"`)
