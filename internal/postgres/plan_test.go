@@ -180,51 +180,27 @@ func TestAuditQueryPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	acct := accts[1]
-	cursor := &roster.AuditCursor{At: roster.Micros(start.Add(5000 * time.Minute)), Seq: 5000}
-	back := *cursor
-	back.Back = true
-	since, until := start.Add(1000*time.Minute), start.Add(3000*time.Minute)
-	one := []string{roster.ActionUserRevoked}
-	for _, c := range []struct {
-		name   string
-		q      roster.AuditQuery
-		want   string // prefix of a plan node
-		sorted bool   // the plan may sort (several actions)
-	}{
-		{"log", roster.AuditQuery{}, "Index Scan audit_events audit_events_at", false},
-		{"log after cursor", roster.AuditQuery{After: cursor}, "Index Scan audit_events audit_events_at", false},
-		{"log before cursor", roster.AuditQuery{Before: &back}, "Index Scan audit_events audit_events_at", false},
-		{"time range", roster.AuditQuery{Since: since, Until: until}, "Index Scan audit_events audit_events_at", false},
-		{"actor", roster.AuditQuery{ActorID: actor}, "Index Scan audit_events audit_events_actor", false},
-		{"actor after cursor", roster.AuditQuery{ActorID: actor, After: cursor}, "Index Scan audit_events audit_events_actor", false},
-		{"actor in a time range", roster.AuditQuery{ActorID: actor, Since: since, Until: until}, "Index Scan audit_events audit_events_actor", false},
-		{"operator", roster.AuditQuery{Operator: true}, "Index Scan audit_events audit_events_actor", false},
-		{"target", roster.AuditQuery{TargetID: target}, "Index Scan audit_events audit_events_target", false},
-		{"target before cursor", roster.AuditQuery{TargetID: target, Before: &back}, "Index Scan audit_events audit_events_target", false},
-		{"action", roster.AuditQuery{Actions: one}, "Index Scan audit_events audit_events_action", false},
-		{"action in a time range", roster.AuditQuery{Actions: one, Since: since}, "Index Scan audit_events audit_events_action", false},
-		{"actions", roster.AuditQuery{Actions: []string{roster.ActionUserRevoked, roster.ActionUserDeleted}}, "", true},
-	} {
-		c.q.Limit = 100
-		st := db.AuditEventsStatement(acct, c.q)
+	for _, c := range testdb.AuditPlanCases(start, actor, target) {
+		c.Q.Limit = 100
+		st := db.AuditEventsStatement(acct, c.Q)
 		out, err := db.Explain(ctx, st.Query, st.Args...)
 		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
+			t.Fatalf("%s: %v", c.Name, err)
 		}
 		var plans []struct{ Plan planNode }
 		if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) != 1 {
-			t.Fatalf("%s: plan %q: %v", c.name, out, err)
+			t.Fatalf("%s: plan %q: %v", c.Name, out, err)
 		}
 		nodes := plans[0].Plan.nodes()
 		all := strings.Join(nodes, "\n")
-		if c.want != "" && !has(nodes, c.want) {
-			t.Errorf("%s: plan lacks %q:\n%s\n%s", c.name, c.want, st.Query, all)
+		if want := "Index Scan audit_events " + c.Index; c.Index != "" && !has(nodes, want) {
+			t.Errorf("%s: plan lacks %q:\n%s\n%s", c.Name, want, st.Query, all)
 		}
 		if has(nodes, "Seq Scan") {
-			t.Errorf("%s: plan reads the whole table:\n%s", c.name, all)
+			t.Errorf("%s: plan reads the whole table:\n%s", c.Name, all)
 		}
-		if !c.sorted && has(nodes, "Sort") {
-			t.Errorf("%s: plan sorts instead of reading the index in order:\n%s", c.name, all)
+		if !c.Sorted && has(nodes, "Sort") {
+			t.Errorf("%s: plan sorts instead of reading the index in order:\n%s", c.Name, all)
 		}
 	}
 }

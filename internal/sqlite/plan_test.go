@@ -142,53 +142,27 @@ func TestAuditQueryPlans(t *testing.T) {
 	testdb.SeedAudit(t, db, accts[0], 5000, start)
 	actor, target := testdb.SeedAudit(t, db, accts[1], 20000, start)
 	acct := accts[1]
-	cursor := &roster.AuditCursor{At: roster.Micros(start.Add(5000 * time.Minute)), Seq: 5000}
-	back := *cursor
-	back.Back = true
-	since, until := start.Add(1000*time.Minute), start.Add(3000*time.Minute)
-	one := []string{roster.ActionUserRevoked}
-	type check struct {
-		name   string
-		q      roster.AuditQuery
-		want   string // a substring of the plan
-		sorted bool   // the plan may sort (several actions)
-	}
-	checks := []check{
-		{"log", roster.AuditQuery{}, "USING INDEX audit_events_at (account_id=?)", false},
-		{"log after cursor", roster.AuditQuery{After: cursor}, "USING INDEX audit_events_at (account_id=? AND (at,seq)<(?,?))", false},
-		{"log before cursor", roster.AuditQuery{Before: &back}, "USING INDEX audit_events_at (account_id=? AND (at,seq)>(?,?))", false},
-		{"time range", roster.AuditQuery{Since: since, Until: until}, "USING INDEX audit_events_at (account_id=? AND at>? AND at<?)", false},
-		{"actor", roster.AuditQuery{ActorID: actor}, "USING INDEX audit_events_actor (account_id=? AND actor_id=?)", false},
-		{"actor after cursor", roster.AuditQuery{ActorID: actor, After: cursor}, "USING INDEX audit_events_actor (account_id=? AND actor_id=? AND (at,seq)<(?,?))", false},
-		{"actor in a time range", roster.AuditQuery{ActorID: actor, Since: since, Until: until}, "USING INDEX audit_events_actor (account_id=? AND actor_id=? AND at>? AND at<?)", false},
-		{"operator", roster.AuditQuery{Operator: true}, "USING INDEX audit_events_actor (account_id=? AND actor_id=?)", false},
-		{"target", roster.AuditQuery{TargetID: target}, "USING INDEX audit_events_target (account_id=? AND target_id=?)", false},
-		{"target before cursor", roster.AuditQuery{TargetID: target, Before: &back}, "USING INDEX audit_events_target (account_id=? AND target_id=? AND (at,seq)>(?,?))", false},
-		{"action", roster.AuditQuery{Actions: one}, "USING INDEX audit_events_action (account_id=? AND action=?)", false},
-		{"action in a time range", roster.AuditQuery{Actions: one, Since: since}, "USING INDEX audit_events_action (account_id=? AND action=? AND at>?)", false},
-		{"actions", roster.AuditQuery{Actions: []string{roster.ActionUserRevoked, roster.ActionUserDeleted}}, "USING INDEX audit_events_", true},
-	}
 	for _, analyzed := range []bool{false, true} {
 		if analyzed {
 			if err := db.Analyze(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
-		for _, c := range checks {
-			c.q.Limit = 100
-			st := db.AuditEventsStatement(acct, c.q)
+		for _, c := range testdb.AuditPlanCases(start, actor, target) {
+			c.Q.Limit = 100
+			st := db.AuditEventsStatement(acct, c.Q)
 			plan, err := db.Explain(ctx, st.Query, st.Args...)
 			if err != nil {
-				t.Fatalf("%s: %v", c.name, err)
+				t.Fatalf("%s: %v", c.Name, err)
 			}
-			if !strings.Contains(plan, c.want) {
-				t.Errorf("analyzed=%v %s: plan lacks %q:\n%s\n%s", analyzed, c.name, c.want, st.Query, plan)
+			if want := "USING INDEX " + c.Index + " " + c.SQLite; !strings.Contains(plan, strings.TrimSpace(want)) {
+				t.Errorf("analyzed=%v %s: plan lacks %q:\n%s\n%s", analyzed, c.Name, want, st.Query, plan)
 			}
 			if strings.Contains(plan, "SCAN audit_events") {
-				t.Errorf("analyzed=%v %s: plan reads the whole table:\n%s", analyzed, c.name, plan)
+				t.Errorf("analyzed=%v %s: plan reads the whole table:\n%s", analyzed, c.Name, plan)
 			}
-			if !c.sorted && strings.Contains(plan, "TEMP B-TREE") {
-				t.Errorf("analyzed=%v %s: plan sorts instead of reading the index in order:\n%s", analyzed, c.name, plan)
+			if !c.Sorted && strings.Contains(plan, "TEMP B-TREE") {
+				t.Errorf("analyzed=%v %s: plan sorts instead of reading the index in order:\n%s", analyzed, c.Name, plan)
 			}
 		}
 	}

@@ -48,3 +48,46 @@ func SeedAudit(tb testing.TB, s roster.Store, accountID string, n int, start tim
 	}
 	return actors[0], targets[0]
 }
+
+// AuditPlanCase is an audit log query whose plan the engines' query-plan
+// tests check: the index it must read (in order, unless Sorted) and, on
+// SQLite, the constraints it must read it with.
+type AuditPlanCase struct {
+	Name   string
+	Q      roster.AuditQuery
+	Index  string // "" for any index of audit_events
+	SQLite string // the constraints in SQLite's plan, e.g. "(account_id=? AND actor_id=?)"
+	Sorted bool   // the plan may sort (several actions)
+}
+
+// AuditPlanCases are the queries of the query-plan tests on a log seeded
+// by SeedAudit from start, with its actor and target: every filter alone,
+// with a time range and with cursors either way.
+func AuditPlanCases(start time.Time, actor, target string) []AuditPlanCase {
+	cursor := &roster.AuditCursor{At: roster.Micros(start.Add(5000 * time.Minute)), Seq: 5000}
+	back := *cursor
+	back.Back = true
+	since, until := start.Add(1000*time.Minute), start.Add(3000*time.Minute)
+	one := []string{roster.ActionUserRevoked}
+	const (
+		acct   = "(account_id=?"
+		after  = " AND (at,seq)<(?,?))"
+		before = " AND (at,seq)>(?,?))"
+	)
+	return []AuditPlanCase{
+		{"log", roster.AuditQuery{}, "audit_events_at", acct + ")", false},
+		{"log after cursor", roster.AuditQuery{After: cursor}, "audit_events_at", acct + after, false},
+		{"log before cursor", roster.AuditQuery{Before: &back}, "audit_events_at", acct + before, false},
+		{"time range", roster.AuditQuery{Since: since, Until: until}, "audit_events_at", acct + " AND at>? AND at<?)", false},
+		{"actor", roster.AuditQuery{ActorID: actor}, "audit_events_actor", acct + " AND actor_id=?)", false},
+		{"actor after cursor", roster.AuditQuery{ActorID: actor, After: cursor}, "audit_events_actor", acct + " AND actor_id=?" + after, false},
+		{"actor in a time range", roster.AuditQuery{ActorID: actor, Since: since, Until: until}, "audit_events_actor",
+			acct + " AND actor_id=? AND at>? AND at<?)", false},
+		{"operator", roster.AuditQuery{Operator: true}, "audit_events_actor", acct + " AND actor_id=?)", false},
+		{"target", roster.AuditQuery{TargetID: target}, "audit_events_target", acct + " AND target_id=?)", false},
+		{"target before cursor", roster.AuditQuery{TargetID: target, Before: &back}, "audit_events_target", acct + " AND target_id=?" + before, false},
+		{"action", roster.AuditQuery{Actions: one}, "audit_events_action", acct + " AND action=?)", false},
+		{"action in a time range", roster.AuditQuery{Actions: one, Since: since}, "audit_events_action", acct + " AND action=? AND at>?)", false},
+		{"actions", roster.AuditQuery{Actions: []string{roster.ActionUserRevoked, roster.ActionUserDeleted}}, "", "", true},
+	}
+}
