@@ -381,7 +381,7 @@ func decodeAuditCursor(s string) (*AuditCursor, bool) {
 	var c AuditCursor
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || c.Seq < 1 || c.At < 0 {
+	if err := dec.Decode(&c); err != nil || dec.More() || c.Seq < 1 || c.At < 0 {
 		return nil, false
 	}
 	return &c, true
@@ -428,17 +428,23 @@ func ParseAuditParams(in AuditParams) (AuditQuery, error) {
 	default:
 		p.Add("target", "target must be a user id; got %s.", quoteShort(t))
 	}
+	unknown := ""
 	for _, v := range in.Actions {
 		for _, a := range strings.Split(v, ",") {
 			a = strings.TrimSpace(a)
 			switch {
 			case a == "":
 			case AuditActionWords(a) == "":
-				p.Add("action", "Unknown action %s: use one of %s.", quoteShort(a), strings.Join(AuditActions(), ", "))
+				if unknown == "" {
+					unknown = a
+				}
 			case !slices.Contains(q.Actions, a):
 				q.Actions = append(q.Actions, a)
 			}
 		}
+	}
+	if unknown != "" {
+		p.Add("action", "Unknown action %s: use one of %s.", quoteShort(unknown), strings.Join(AuditActions(), ", "))
 	}
 	if len(q.Actions) > MaxAuditActions {
 		p.Add("action", "At most %d actions can be named at once.", MaxAuditActions)

@@ -48,6 +48,7 @@ func TestParseAuditParams(t *testing.T) {
 		{roster.AuditParams{Cursor: base64URL(`{"t":1,"s":0}`)}, []string{"cursor"}},
 		{roster.AuditParams{Cursor: base64URL(`{"t":1,"s":1,"x":1}`)}, []string{"cursor"}},
 		{roster.AuditParams{Cursor: c + "="}, []string{"cursor"}},
+		{roster.AuditParams{Cursor: base64URL(`{"t":1,"s":1}{}`)}, []string{"cursor"}},
 	} {
 		_, err := roster.ParseAuditParams(tc.in)
 		wantError(t, err, roster.CodeBadRequest, tc.fields...)
