@@ -15,7 +15,7 @@ import (
 func auditVerifyCommand() *command {
 	return &command{
 		name:    "audit verify",
-		summary: "check that an account's audit log is unchanged",
+		summary: "check that audit logs are unchanged (one account, or --all)",
 		help: `
 Audit verify recomputes the hash chain of an account's audit log from its
 first event to its newest and prints {"account_id", "ok", "summary",
