@@ -138,6 +138,12 @@ func (s *server) resolveAudit(r *http.Request, accountID string, st auditState) 
 				case "cursor":
 					f.problems["cursor"] = "The page position in this address is not valid, so the log starts from the newest events."
 					in.Cursor = ""
+				case "since":
+					f.problems["from"] = "Enter a date between 1970 and 9998."
+					in.Since = ""
+				case "until":
+					f.problems["to"] = "Enter a date between 1970 and 9998."
+					in.Until = ""
 				default:
 					f.problems[fe.Field] = fe.Message
 				}

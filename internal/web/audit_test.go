@@ -355,6 +355,7 @@ func TestAuditPage(t *testing.T) {
 			"No user of this account has the email nobody@acme.example.com.", "Enter an email address of a user of this account.",
 			"Enter a date such as 2026-11-27.", "Choose an action from the list.", `value="nobody@acme.example.com"`)
 		b.get(t, path+"?from=2025-05-02&to=2025-05-01").want(t, http.StatusBadRequest).has(t, "The To date must be on or after the From date.")
+		b.get(t, path+"?from=1969-12-31").want(t, http.StatusBadRequest).has(t, `<a href="#audit-from">Enter a date between 1970 and 9998.</a>`)
 		b.get(t, path+"?cursor=zzz").want(t, http.StatusBadRequest).has(t, "The page position in this address is not valid")
 
 		// Pages of 25: the 26 events page once, Older then Newer.
