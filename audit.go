@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -48,18 +50,6 @@ type AuditEvent struct {
 	Seq      int64
 	PrevHash []byte
 	Hash     []byte
-}
-
-// AuditQuery selects a page of an account's audit log, newest first.
-type AuditQuery struct {
-	Limit    int
-	BeforeID string // "" for the first page
-}
-
-// AuditPage is one page of the audit log.
-type AuditPage struct {
-	Items      []*AuditEvent
-	NextCursor string
 }
 
 // auditChainVersion names the encoding of AuditHash; a new
@@ -340,4 +330,313 @@ func checkLink(prev []byte, last, e *AuditEvent) *AuditBreak {
 	}
 	return &AuditBreak{Kind: AuditReordered, Seq: e.Seq, Event: e,
 		Reason: "it was written after another event than the one now before it: events were reordered or renumbered"}
+}
+
+// The audit log as people read it: the query of GET .../audit-events, its
+// CSV export and the audit page, and each action in words.
+
+// AuditQuery selects a page of an account's audit log, newest first: by at,
+// then by seq (the chain's order), descending. Every filter set narrows it.
+type AuditQuery struct {
+	ActorID  string   // events this user did; "" any actor (unless Operator)
+	Operator bool     // only the operator's events (an empty actor id)
+	Actions  []string // events of one of these actions; empty: any
+	TargetID string   // events done to this user; "" any
+	// Since and Until bound at to the half-open range [Since, Until); the
+	// zero time leaves that end open.
+	Since, Until time.Time
+	Limit        int
+	After        *AuditCursor // the page after (older than) this position; nil: the newest page
+	Before       *AuditCursor // or the page before (newer than) it; at most one of After and Before
+}
+
+// AuditCursor is a keyset position in the audit log: the event a page
+// continues after (older) or, with Back, the event the page before ends
+// before (newer).
+type AuditCursor struct {
+	At   int64 `json:"t"` // Unix microseconds, as stored
+	Seq  int64 `json:"s"`
+	Back bool  `json:"b,omitempty"`
+}
+
+// Encode returns the opaque form of c.
+func (c *AuditCursor) Encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// AuditCursorAfter is the position after e, where the next page starts.
+func AuditCursorAfter(e *AuditEvent) *AuditCursor { return &AuditCursor{At: Micros(e.At), Seq: e.Seq} }
+
+// AuditCursorBefore is the position before e, where the previous page ends.
+func AuditCursorBefore(e *AuditEvent) *AuditCursor {
+	return &AuditCursor{At: Micros(e.At), Seq: e.Seq, Back: true}
+}
+
+func decodeAuditCursor(s string) (*AuditCursor, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) > 200 {
+		return nil, false
+	}
+	var c AuditCursor
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil || dec.More() || c.Seq < 1 || c.At < 0 {
+		return nil, false
+	}
+	return &c, true
+}
+
+// AuditPage is one page of the audit log. Items carry Seq and Hash, not
+// PrevHash.
+type AuditPage struct {
+	Items      []*AuditEvent
+	NextCursor *AuditCursor // nil when the page is the last one
+	PrevCursor *AuditCursor // nil on the first (newest) page
+}
+
+// MaxAuditActions bounds how many actions one query names.
+const MaxAuditActions = 20
+
+// AuditParams is a raw audit log query, as strings from a URL. Action
+// values may each be a comma-separated list.
+type AuditParams struct {
+	Actor, Target string
+	Actions       []string
+	Since, Until  string
+	Limit, Cursor string
+}
+
+// ParseAuditParams validates raw audit log parameters. Errors are
+// CodeBadRequest naming each offending parameter.
+func ParseAuditParams(in AuditParams) (AuditQuery, error) {
+	var p Problems
+	q := AuditQuery{Limit: DefaultLimit}
+	switch a := strings.TrimSpace(in.Actor); {
+	case a == "":
+	case a == "operator":
+		q.Operator = true
+	case ValidID(a):
+		q.ActorID = a
+	default:
+		p.Add("actor", "actor must be a user id or operator; got %s.", quoteShort(a))
+	}
+	switch t := strings.TrimSpace(in.Target); {
+	case t == "":
+	case ValidID(t):
+		q.TargetID = t
+	default:
+		p.Add("target", "target must be a user id; got %s.", quoteShort(t))
+	}
+	unknown := ""
+	for _, v := range in.Actions {
+		for _, a := range strings.Split(v, ",") {
+			a = strings.TrimSpace(a)
+			switch {
+			case a == "":
+			case AuditActionWords(a) == "":
+				if unknown == "" {
+					unknown = a
+				}
+			case !slices.Contains(q.Actions, a):
+				q.Actions = append(q.Actions, a)
+			}
+		}
+	}
+	if unknown != "" {
+		p.Add("action", "Unknown action %s: use one of %s.", quoteShort(unknown), strings.Join(AuditActions(), ", "))
+	}
+	if len(q.Actions) > MaxAuditActions {
+		p.Add("action", "At most %d actions can be named at once.", MaxAuditActions)
+	}
+	parseTime := func(name, s string) time.Time {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return time.Time{}
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil || t.Year() < 1970 || t.Year() > 9999 {
+			p.Add(name, "%s must be an RFC 3339 date-time such as 2026-11-01T00:00:00Z; got %s.", name, quoteShort(s))
+			return time.Time{}
+		}
+		return t.UTC()
+	}
+	q.Since, q.Until = parseTime("since", in.Since), parseTime("until", in.Until)
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
+		p.Add("until", "until must be later than since: the range is from since up to, not including, until.")
+	}
+	if in.Limit != "" {
+		// The same page sizes as the users list.
+		lq, err := ParseListParams(ListParams{Limit: in.Limit})
+		if e, ok := err.(*Error); ok {
+			p = append(p, e.Fields...)
+		} else {
+			q.Limit = lq.Limit
+		}
+	}
+	if in.Cursor != "" {
+		c, ok := decodeAuditCursor(in.Cursor)
+		switch {
+		case !ok:
+			p.Add("cursor", "The cursor is not valid: pass next_cursor or prev_cursor from a previous page unchanged.")
+		case c.Back:
+			q.Before = c
+		default:
+			q.After = c
+		}
+	}
+	if len(p) > 0 {
+		return AuditQuery{}, &Error{Code: CodeBadRequest, Message: "Some audit log parameters are not valid; see errors.", Fields: p}
+	}
+	return q, nil
+}
+
+// AuditEvents returns a page of an account's audit log. Errors:
+// CodeForbidden, CodeNotFound, CodeBadRequest.
+func (s *Service) AuditEvents(ctx context.Context, actor *Actor, accountID string, q AuditQuery) (*AuditPage, error) {
+	if err := actor.authorize(accountID, "team.manage"); err != nil {
+		return nil, err
+	}
+	if q.Limit <= 0 {
+		q.Limit = DefaultLimit
+	}
+	q.Limit = min(q.Limit, MaxLimit)
+	if q.After != nil && q.Before != nil {
+		return nil, &Error{Code: CodeBadRequest, Message: "The cursor is not valid.",
+			Fields: []FieldError{{Field: "cursor", Message: "A page continues after one cursor or ends before one, not both."}}}
+	}
+	return s.store.AuditEvents(ctx, accountID, q)
+}
+
+// AuditExportBatch is how many events an export reads at a time.
+const AuditExportBatch = 1000
+
+// ExportAuditEvents calls fn with every event q selects, newest first,
+// reading AuditExportBatch events at a time (q's cursors and limit are
+// ignored), so that a log of any size streams in bounded memory. Events
+// appended meanwhile are newer than the first batch and left out. Errors:
+// CodeForbidden, CodeNotFound, and what fn returns.
+func (s *Service) ExportAuditEvents(ctx context.Context, actor *Actor, accountID string, q AuditQuery, fn func(*AuditEvent) error) error {
+	if err := actor.authorize(accountID, "team.manage"); err != nil {
+		return err
+	}
+	if _, err := s.store.Account(ctx, accountID); err != nil {
+		return err
+	}
+	return eachAuditEvent(ctx, s.store, accountID, q, fn)
+}
+
+// eachAuditEvent pages through the events q selects, newest first.
+func eachAuditEvent(ctx context.Context, st Store, accountID string, q AuditQuery, fn func(*AuditEvent) error) error {
+	q.Limit, q.After, q.Before = AuditExportBatch, nil, nil
+	for {
+		page, err := st.AuditEvents(ctx, accountID, q)
+		if err != nil {
+			return err
+		}
+		for _, e := range page.Items {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if page.NextCursor == nil {
+			return nil
+		}
+		q.After = page.NextCursor
+	}
+}
+
+// auditActions are the known actions, in the order a person would look for
+// them, and each in words, as a past-tense sentence without its actor and
+// target: "Revoked access for" + " Ada Lovelace".
+var auditActions = []struct{ action, words string }{
+	{ActionUserInvited, "Invited"},
+	{ActionUserJoined, "Joined the account"},
+	{ActionUserUpdated, "Changed the roles or access deadline of"},
+	{ActionUserRevoked, "Revoked access for"},
+	{ActionUserRestored, "Restored access for"},
+	{ActionInvitationResent, "Resent the invitation to"},
+	{ActionUserDeleted, "Deleted"},
+	{ActionAPIKeyCreated, "Created an API key"},
+	{ActionAccountCreated, "Created the account"},
+	{ActionAccountUpdated, "Changed the account's settings"},
+}
+
+// AuditActions lists the actions the audit log records.
+func AuditActions() []string {
+	out := make([]string, len(auditActions))
+	for i, a := range auditActions {
+		out[i] = a.action
+	}
+	return out
+}
+
+// AuditActionWords is an action in words ("Revoked access for"); "" when
+// the action is unknown.
+func AuditActionWords(action string) string {
+	for _, a := range auditActions {
+		if a.action == action {
+			return a.words
+		}
+	}
+	return ""
+}
+
+// Describe is the event in words, without its actor: "Revoked access for
+// Ada Lovelace", "Joined the account", "Created an API key “deploy”".
+func (e *AuditEvent) Describe() string {
+	words := AuditActionWords(e.Action)
+	if words == "" {
+		words = e.Action
+	}
+	target := e.TargetName
+	if target == "" {
+		target = e.TargetEmail
+	}
+	switch e.Action {
+	case ActionUserJoined, ActionAccountCreated, ActionAccountUpdated:
+		return words
+	case ActionAPIKeyCreated:
+		if name, ok := e.Details["name"].(string); ok && name != "" {
+			words += " “" + name + "”"
+		}
+		if e.TargetID != "" && e.TargetID != e.ActorID && target != "" {
+			words += " for " + target
+		}
+		return words
+	}
+	if target == "" {
+		return words
+	}
+	return words + " " + target
+}
+
+// auditAccountsPage is how many account ids VerifyAllAuditChains reads at
+// a time.
+const auditAccountsPage = 100
+
+// VerifyAllAuditChains verifies the audit chain of every account, in
+// order of id, and calls fn with each outcome; it stops at the first error
+// of the store or of fn. Accounts created meanwhile may be left out.
+func VerifyAllAuditChains(ctx context.Context, s Store, fn func(*AuditVerification) error) error {
+	after := ""
+	for {
+		ids, err := s.AccountIDs(ctx, after, auditAccountsPage)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			v, err := VerifyAuditChain(ctx, s, id)
+			if err != nil {
+				return fmt.Errorf("account %s: %w", id, err)
+			}
+			if err := fn(v); err != nil {
+				return err
+			}
+		}
+		if len(ids) < auditAccountsPage {
+			return nil
+		}
+		after = ids[len(ids)-1]
+	}
 }

@@ -675,24 +675,6 @@ func (s *Service) DeleteUser(ctx context.Context, actor *Actor, accountID, userI
 	return err
 }
 
-// AuditEvents returns a page of an account's audit log. Errors: CodeForbidden, CodeNotFound.
-func (s *Service) AuditEvents(ctx context.Context, actor *Actor, accountID string, q AuditQuery) (*AuditPage, error) {
-	if err := actor.authorize(accountID, "team.manage"); err != nil {
-		return nil, err
-	}
-	if q.Limit <= 0 {
-		q.Limit = DefaultLimit
-	}
-	if q.Limit > MaxLimit {
-		q.Limit = MaxLimit
-	}
-	if q.BeforeID != "" && !ValidID(q.BeforeID) {
-		return nil, &Error{Code: CodeBadRequest, Message: "The cursor is not valid.",
-			Fields: []FieldError{{Field: "cursor", Message: "The cursor is not valid: pass next_cursor from a previous page unchanged."}}}
-	}
-	return s.store.AuditEvents(ctx, accountID, q)
-}
-
 // CreateAccount creates an account and its first Admin: active with a
 // password, invited without. Operator only. Errors: CodeInvalid.
 func (s *Service) CreateAccount(ctx context.Context, in CreateAccountInput, hashPassword func(string) (string, error)) (*Account, *User, error) {

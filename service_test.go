@@ -292,7 +292,10 @@ func wantEvent(t *testing.T, got *roster.AuditEvent, actor *roster.Actor, target
 	t.Helper()
 	want := &roster.AuditEvent{ID: got.ID, AccountID: target.AccountID, At: at, ActorID: actor.UserID, ActorName: actor.Name,
 		ActorEmail: actor.Email, Action: action, TargetID: target.ID, TargetName: target.FullName(), TargetEmail: target.Email,
-		Details: normDetails(details), IP: actor.IP}
+		Details: normDetails(details), IP: actor.IP, Seq: got.Seq, Hash: got.Hash}
+	if got.Seq < 1 || len(got.Hash) != 32 {
+		t.Errorf("audit event seq %d, hash %x; want its place in the chain and its hash", got.Seq, got.Hash)
+	}
 	c := *got
 	c.Details = normDetails(got.Details)
 	if d := cmp.Diff(want, &c, cmpopts.EquateEmpty()); d != "" {

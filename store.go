@@ -47,9 +47,20 @@ type Store interface {
 	// LastName, Email, Roles, Status and AccessUntil.
 
 	APIKeyOwner(ctx context.Context, hash []byte) (*APIKey, *User, error)
-	// AuditEvents returns a page of an account's audit log, newest first,
-	// without the chain fields (Seq, PrevHash, Hash): AuditChain has them.
+	// AuditEvents returns the page of an account's audit log that q
+	// selects (at most q.Limit events, up to AuditExportBatch), newest
+	// first by (At, Seq) whichever way it pages; its events carry Seq and
+	// Hash but not PrevHash (AuditChain has it).
 	AuditEvents(ctx context.Context, accountID string, q AuditQuery) (*AuditPage, error)
+	// CountAuditEvents counts the events q's filters select (its cursors
+	// and limit are ignored).
+	CountAuditEvents(ctx context.Context, accountID string, q AuditQuery) (int64, error)
+	// AccountIDs returns up to limit account ids greater than after, in
+	// order: every account, page by page.
+	AccountIDs(ctx context.Context, after string, limit int) ([]string, error)
+	// ExpertAccessEnd returns a recorded end of an Expert's access;
+	// CodeNotFound when missing or in another account.
+	ExpertAccessEnd(ctx context.Context, accountID, id string) (*ExpertAccessEnd, error)
 	// AuditHead returns the seq and hash of the newest event of an
 	// account's audit chain as recorded when it was appended; 0 and nil
 	// when the account has no event.
@@ -179,6 +190,11 @@ type Tx interface {
 	// it after the transaction's other locks, to hold it briefly.
 	InsertAudit(ctx context.Context, e *AuditEvent) error
 	InsertAPIKey(ctx context.Context, k *APIKey) error
+	// InsertExpertAccessEnd records the end of an Expert's access.
+	InsertExpertAccessEnd(ctx context.Context, e *ExpertAccessEnd) error
+	// ActiveAdmins returns the account's users who are active Admins at
+	// now (status active, before any access deadline), oldest invited first.
+	ActiveAdmins(ctx context.Context, accountID string, now time.Time) ([]*User, error)
 
 	// InsertIdentity adds an identity; CodeConflict when its EmailKey exists.
 	InsertIdentity(ctx context.Context, id *Identity) error

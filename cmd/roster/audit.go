@@ -15,7 +15,7 @@ import (
 func auditVerifyCommand() *command {
 	return &command{
 		name:    "audit verify",
-		summary: "check that an account's audit log is unchanged",
+		summary: "check that audit logs are unchanged (one account, or --all)",
 		help: `
 Audit verify recomputes the hash chain of an account's audit log from its
 first event to its newest and prints {"account_id", "ok", "summary",
@@ -28,14 +28,27 @@ its hashes.
 When the chain breaks it prints "ok": false and "break", the first broken
 event (its seq, id, time and action) and whether it was changed, removed (a
 gap in seq, or the newest events gone) or reordered, and exits with status
-1. docs/audit.md says what the chain covers and what it cannot show.`,
+1. docs/audit.md says what the chain covers and what it cannot show.
+
+With --all instead of --account it verifies every account and prints
+{"ok", "summary", "accounts", "events", "broken"}: the number of accounts
+and events checked and, for each account whose chain breaks, what a single
+run prints for it; it exits with status 1 naming each broken account.`,
 		register: func(fs *flagSet) runner {
 			db := addDBFlags(fs, false)
-			id := fs.String("account", "", "the account's id (required)")
+			id := fs.String("account", "", "the account's id (required unless --all)")
+			all := fs.Bool("all", false, "verify every account instead of one")
 			heads := fs.List("head", nil, `a "checkpoint" printed by an earlier run, SEQ:HASH, that the chain must still pass through; repeatable`)
 			return func(ctx context.Context, e *env) error {
-				if *id == "" {
-					return usageErrorf("--account: give the id of the account")
+				switch {
+				case *all && *id != "":
+					return usageErrorf("--all: verify one account with --account or every account with --all, not both")
+				case *all && len(heads.values) > 0:
+					return usageErrorf("--head: a checkpoint belongs to one account; give it with --account, not --all")
+				case *all:
+					return verifyAllAccounts(ctx, e, db)
+				case *id == "":
+					return usageErrorf("--account: give the id of the account, or --all for every account")
 				}
 				var checkpoints []roster.AuditCheckpoint
 				for _, h := range heads.values {
@@ -45,10 +58,7 @@ gap in seq, or the newest events gone) or reordered, and exits with status
 					}
 					checkpoints = append(checkpoints, c)
 				}
-				if err := db.check(); err != nil {
-					return err
-				}
-				st, err := db.open(ctx)
+				st, err := openChecked(ctx, db)
 				if err != nil {
 					return err
 				}
@@ -68,6 +78,61 @@ gap in seq, or the newest events gone) or reordered, and exits with status
 			}
 		},
 	}
+}
+
+// auditVerifyAllOut is what audit verify --all prints.
+type auditVerifyAllOut struct {
+	OK       bool             `json:"ok"`
+	Summary  string           `json:"summary"`
+	Accounts int64            `json:"accounts"`
+	Events   int64            `json:"events"` // intact events, over every account
+	Broken   []auditVerifyOut `json:"broken"`
+}
+
+// verifyAllAccounts verifies every account's chain, prints the outcome and
+// fails naming each broken account.
+func verifyAllAccounts(ctx context.Context, e *env, db *dbFlags) error {
+	st, err := openChecked(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	out := auditVerifyAllOut{Broken: []auditVerifyOut{}}
+	err = roster.VerifyAllAuditChains(ctx, st, func(v *roster.AuditVerification) error {
+		out.Accounts++
+		out.Events += v.Events
+		if v.Break != nil {
+			out.Broken = append(out.Broken, auditVerifyJSON(v))
+		}
+		return nil
+	})
+	if err != nil {
+		return domainError(err)
+	}
+	out.OK = len(out.Broken) == 0
+	out.Summary = fmt.Sprintf("ok: %d accounts, %d events, every chain intact", out.Accounts, out.Events)
+	if !out.OK {
+		out.Summary = fmt.Sprintf("%d of %d accounts have a broken audit chain", len(out.Broken), out.Accounts)
+	}
+	if err := printJSON(e.stdout, out); err != nil {
+		return err
+	}
+	if !out.OK {
+		names := make([]string, len(out.Broken))
+		for i, b := range out.Broken {
+			names[i] = b.AccountID + " (" + b.Summary + ")"
+		}
+		return fmt.Errorf("audit log broken in %d account(s): %s", len(names), strings.Join(names, "; "))
+	}
+	return nil
+}
+
+// openChecked checks the database flags and opens the store.
+func openChecked(ctx context.Context, db *dbFlags) (roster.Store, error) {
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	return db.open(ctx)
 }
 
 // parseCheckpoint reads SEQ:HASH, a checkpoint of an earlier run.

@@ -92,3 +92,53 @@ func TestAuditVerify(t *testing.T) {
 		}
 	})
 }
+
+func TestAuditVerifyAll(t *testing.T) {
+	eachStore(t, func(t *testing.T, db dbArgs) {
+		if empty := mustRunJSON[auditVerifyAllOut](t, "", db.with("audit", "verify", "--all")...); !empty.OK || empty.Accounts != 0 {
+			t.Errorf("audit verify --all of no accounts = %+v; want ok with 0 accounts", empty)
+		}
+		var ids []string
+		for _, email := range []string{"ada@acme.example", "bo@acme.example", "cy@acme.example"} {
+			ids = append(ids, mustCreateAccount(t, db, email, "a long, unguessable password").AccountID)
+		}
+		ok := mustRunJSON[auditVerifyAllOut](t, "", db.with("audit", "verify", "--all")...)
+		if !ok.OK || ok.Accounts != 3 || ok.Events != 3 || len(ok.Broken) != 0 || ok.Summary != "ok: 3 accounts, 3 events, every chain intact" {
+			t.Errorf("audit verify --all = %+v; want 3 intact accounts of one event each", ok)
+		}
+
+		st := db.open(t)
+		raw := st.(interface{ WriteDB() *sql.DB }).WriteDB()
+		for _, id := range ids[1:] {
+			if _, err := raw.Exec(`UPDATE audit_events SET actor_name = 'Mallory' WHERE account_id = $1`, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := runCLI(t, "", db.with("audit", "verify", "--all")...)
+		var broken auditVerifyAllOut
+		if err := json.Unmarshal([]byte(r.stdout), &broken); err != nil {
+			t.Fatalf("audit verify --all printed %q: %v", r.stdout, err)
+		}
+		if r.code() != 1 || broken.OK || broken.Accounts != 3 || len(broken.Broken) != 2 {
+			t.Fatalf("audit verify --all of 2 tampered accounts = exit %d, %+v; want exit 1 and both", r.code(), broken)
+		}
+		for _, id := range ids[1:] {
+			found := false
+			for _, b := range broken.Broken {
+				found = found || b.AccountID == id && b.Break != nil && b.Break.Kind == roster.AuditChanged && b.Break.Seq == 1
+			}
+			if !found || !strings.Contains(r.err.Error(), id) {
+				t.Errorf("audit verify --all = %+v, %v; want account %s named as changed at seq 1", broken.Broken, r.err, id)
+			}
+		}
+		if strings.Contains(r.err.Error(), ids[0]) || !strings.HasPrefix(r.err.Error(), "audit log broken in 2 account(s): ") {
+			t.Errorf("audit verify --all error = %q; want the two broken accounts only", r.err)
+		}
+
+		for _, args := range [][]string{{"--all", "--account", ids[0]}, {"--all", "--head", "1:" + strings.Repeat("ab", 32)}} {
+			if r := runCLI(t, "", db.with(append([]string{"audit", "verify"}, args...)...)...); r.code() != 2 {
+				t.Errorf("audit verify %v = exit %d, %v; want a usage error", args, r.code(), r.err)
+			}
+		}
+	})
+}

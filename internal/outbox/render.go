@@ -28,8 +28,9 @@ var (
 
 // subject is what an outbox message is about, as it is now.
 type subject struct {
-	inv   *roster.InvitationMail
-	reset *roster.ResetMail
+	inv    *roster.InvitationMail
+	reset  *roster.ResetMail
+	report *reportSubject
 }
 
 // load reads what m is about; CodeNotFound when it is gone (the user was
@@ -48,6 +49,12 @@ func (w *Worker) load(ctx context.Context, m *roster.OutboxMessage) (*subject, e
 			return nil, err
 		}
 		return &subject{reset: rm}, nil
+	case roster.MailExpertReport:
+		r, err := w.loadReport(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		return &subject{report: r}, nil
 	}
 	return nil, roster.Errorf(roster.CodeNotFound, "Unknown kind of message %q.", m.Kind)
 }
@@ -73,7 +80,7 @@ func (s *subject) sentAt(now time.Time) time.Time {
 	var t time.Time
 	if s.inv != nil {
 		t = s.inv.Invitation.SentAt
-	} else {
+	} else if s.reset != nil {
 		t = s.reset.Reset.SentAt
 	}
 	if t.IsZero() {
@@ -141,6 +148,8 @@ func (w *Worker) compose(m *roster.OutboxMessage, s *subject, at time.Time) (*co
 			Expires: formatTime(at.Add(w.cfg.ResetTTL)), TTL: durationWords(w.cfg.ResetTTL)}
 		d.Subject = oneLine(fmt.Sprintf("Reset your %s password", w.cfg.ProductName))
 		name, data, c.msg.Subject = "reset", &d, d.Subject
+	case s.report != nil:
+		name, data = w.composeReport(c, s.report)
 	default:
 		return nil, fmt.Errorf("nothing to render for outbox message %s", m.ID)
 	}

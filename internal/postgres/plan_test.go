@@ -161,3 +161,46 @@ func TestQueryPlans(t *testing.T) {
 		t.Errorf("last-Admin count does not use the partial index users_active_admins:\n%s", out)
 	}
 }
+
+// TestAuditQueryPlans explains the exact statements AuditEvents runs for
+// each filter on an analysed database where the account holds 20,000 of
+// 30,000 events, and checks that each is an index scan of the index meant
+// for it, in order: no sequential scan, no sort.
+func TestAuditQueryPlans(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 30,000 audit events")
+	}
+	ctx := context.Background()
+	db := testdb.Postgres(t)
+	accts := testdb.Seed(t, db, 2, 10)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	testdb.SeedAudit(t, db, accts[0], 10000, start)
+	actor, target := testdb.SeedAudit(t, db, accts[1], 20000, start)
+	if err := db.Analyze(ctx); err != nil {
+		t.Fatal(err)
+	}
+	acct := accts[1]
+	for _, c := range testdb.AuditPlanCases(start, actor, target) {
+		c.Q.Limit = 100
+		st := db.AuditEventsStatement(acct, c.Q)
+		out, err := db.Explain(ctx, st.Query, st.Args...)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		var plans []struct{ Plan planNode }
+		if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) != 1 {
+			t.Fatalf("%s: plan %q: %v", c.Name, out, err)
+		}
+		nodes := plans[0].Plan.nodes()
+		all := strings.Join(nodes, "\n")
+		if want := "Index Scan audit_events " + c.Index; c.Index != "" && !has(nodes, want) {
+			t.Errorf("%s: plan lacks %q:\n%s\n%s", c.Name, want, st.Query, all)
+		}
+		if has(nodes, "Seq Scan") {
+			t.Errorf("%s: plan reads the whole table:\n%s", c.Name, all)
+		}
+		if !c.Sorted && has(nodes, "Sort") {
+			t.Errorf("%s: plan sorts instead of reading the index in order:\n%s", c.Name, all)
+		}
+	}
+}

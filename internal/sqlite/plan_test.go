@@ -126,3 +126,44 @@ func TestQueryPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditQueryPlans explains the exact statements AuditEvents runs for
+// each filter, before and after ANALYZE, on an account of 20,000 events
+// beside another of 5,000, and checks that each reads the index meant for
+// it in order: no table scan, no sort.
+func TestAuditQueryPlans(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 25,000 audit events")
+	}
+	ctx := context.Background()
+	db := testdb.SQLite(t)
+	accts := testdb.Seed(t, db, 2, 10)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	testdb.SeedAudit(t, db, accts[0], 5000, start)
+	actor, target := testdb.SeedAudit(t, db, accts[1], 20000, start)
+	acct := accts[1]
+	for _, analyzed := range []bool{false, true} {
+		if analyzed {
+			if err := db.Analyze(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range testdb.AuditPlanCases(start, actor, target) {
+			c.Q.Limit = 100
+			st := db.AuditEventsStatement(acct, c.Q)
+			plan, err := db.Explain(ctx, st.Query, st.Args...)
+			if err != nil {
+				t.Fatalf("%s: %v", c.Name, err)
+			}
+			if want := "USING INDEX " + c.Index + " " + c.SQLite; !strings.Contains(plan, strings.TrimSpace(want)) {
+				t.Errorf("analyzed=%v %s: plan lacks %q:\n%s\n%s", analyzed, c.Name, want, st.Query, plan)
+			}
+			if strings.Contains(plan, "SCAN audit_events") {
+				t.Errorf("analyzed=%v %s: plan reads the whole table:\n%s", analyzed, c.Name, plan)
+			}
+			if !c.Sorted && strings.Contains(plan, "TEMP B-TREE") {
+				t.Errorf("analyzed=%v %s: plan sorts instead of reading the index in order:\n%s", analyzed, c.Name, plan)
+			}
+		}
+	}
+}

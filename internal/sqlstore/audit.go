@@ -10,12 +10,20 @@ import (
 	"roster"
 )
 
-// auditCols are the columns of the audit log's page; auditChainCols add
-// the chain, which only verification reads.
+// auditCols are the columns of an event; auditPageCols add its seq and
+// hash, which the log shows; auditChainCols add prev_hash too, which only
+// verification reads.
 const (
 	auditCols = `id, account_id, at, actor_id, actor_name, actor_email, action, target_id, target_name,
 	target_email, details, ip`
+	auditPageCols  = auditCols + `, seq, hash`
 	auditChainCols = auditCols + `, seq, prev_hash, hash`
+)
+
+// What scanAudit reads besides auditCols.
+const (
+	scanPage  = iota // seq and hash
+	scanChain        // seq, prev_hash and hash, with details' numbers as json.Number
 )
 
 // InsertAudit appends an audit event to its account's chain (docs/audit.md);
@@ -54,36 +62,6 @@ func (t *tx) InsertAudit(ctx context.Context, e *roster.AuditEvent) error {
 	return t.s.translate(err, "insert audit", "This audit event already exists.")
 }
 
-// AuditEvents returns a page of an account's audit log, newest first. Ids
-// are UUIDv7, ordered by time, so the page is a keyset on id alone.
-func (s *Store) AuditEvents(ctx context.Context, accountID string, q roster.AuditQuery) (*roster.AuditPage, error) {
-	page := &roster.AuditPage{Items: []*roster.AuditEvent{}}
-	if !roster.ValidID(accountID) || q.BeforeID != "" && !roster.ValidID(q.BeforeID) {
-		return page, nil
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = roster.DefaultLimit
-	}
-	limit = min(limit, roster.MaxLimit)
-	var a args
-	query := `SELECT ` + auditCols + ` FROM audit_events WHERE account_id = ` + a.add(accountID)
-	if q.BeforeID != "" {
-		query += ` AND id < ` + a.add(q.BeforeID)
-	}
-	query += ` ORDER BY id DESC LIMIT ` + a.add(int64(limit+1))
-	items, err := s.readAudit(ctx, false, query, a...)
-	if err != nil {
-		return nil, err
-	}
-	page.Items = items
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		page.NextCursor = page.Items[limit-1].ID
-	}
-	return page, nil
-}
-
 // AuditHead returns the newest event's seq and hash as audit_heads recorded it.
 func (s *Store) AuditHead(ctx context.Context, accountID string) (int64, []byte, error) {
 	if !roster.ValidID(accountID) {
@@ -107,14 +85,15 @@ func (s *Store) AuditChain(ctx context.Context, accountID string, afterSeq int64
 	if !roster.ValidID(accountID) {
 		return nil, nil
 	}
-	return s.readAudit(ctx, true, `SELECT `+auditChainCols+` FROM audit_events WHERE account_id = $1 AND seq > $2
+	return s.readAudit(ctx, scanChain, `SELECT `+auditChainCols+` FROM audit_events WHERE account_id = $1 AND seq > $2
 		ORDER BY seq LIMIT $3`, accountID, afterSeq, int64(limit))
 }
 
-// readAudit runs a query of auditCols, or with chain of auditChainCols;
-// chain also decodes numbers in details as json.Number, as the chain hashes
-// them, where the page has float64 like any JSON read into Go.
-func (s *Store) readAudit(ctx context.Context, chain bool, query string, arg ...any) ([]*roster.AuditEvent, error) {
+// readAudit runs a query of auditPageCols, or with scanChain of
+// auditChainCols, which also decodes numbers in details as json.Number, as
+// the chain hashes them, where the page has float64 like any JSON read into
+// Go.
+func (s *Store) readAudit(ctx context.Context, mode int, query string, arg ...any) ([]*roster.AuditEvent, error) {
 	rows, err := s.read.QueryContext(ctx, query, arg...)
 	if err != nil {
 		return nil, fmt.Errorf("audit events: %w", err)
@@ -122,7 +101,7 @@ func (s *Store) readAudit(ctx context.Context, chain bool, query string, arg ...
 	defer rows.Close()
 	var out []*roster.AuditEvent
 	for rows.Next() {
-		e, err := scanAudit(rows, chain)
+		e, err := scanAudit(rows, mode)
 		if err != nil {
 			return nil, err
 		}
@@ -134,14 +113,16 @@ func (s *Store) readAudit(ctx context.Context, chain bool, query string, arg ...
 	return out, nil
 }
 
-func scanAudit(rows interface{ Scan(...any) error }, chain bool) (*roster.AuditEvent, error) {
+func scanAudit(rows interface{ Scan(...any) error }, mode int) (*roster.AuditEvent, error) {
 	var e roster.AuditEvent
 	var at int64
 	var details []byte
 	dest := []any{&e.ID, &e.AccountID, &at, &e.ActorID, &e.ActorName, &e.ActorEmail, &e.Action,
 		&e.TargetID, &e.TargetName, &e.TargetEmail, &details, &e.IP}
-	if chain {
+	if mode == scanChain {
 		dest = append(dest, &e.Seq, &e.PrevHash, &e.Hash)
+	} else {
+		dest = append(dest, &e.Seq, &e.Hash)
 	}
 	if err := rows.Scan(dest...); err != nil {
 		return nil, fmt.Errorf("audit events: %w", err)
@@ -149,7 +130,7 @@ func scanAudit(rows interface{ Scan(...any) error }, chain bool) (*roster.AuditE
 	e.At = roster.FromMicros(at)
 	if len(details) > 0 && string(details) != "{}" && string(details) != "null" {
 		dec := json.NewDecoder(bytes.NewReader(details))
-		if chain {
+		if mode == scanChain {
 			dec.UseNumber()
 		}
 		if err := dec.Decode(&e.Details); err != nil {
@@ -185,7 +166,7 @@ func chainAuditEvents(ctx context.Context, tx *sql.Tx) error {
 		}
 		var page []*roster.AuditEvent
 		for rows.Next() {
-			e, err := scanAudit(rows, true)
+			e, err := scanAudit(rows, scanChain)
 			if err != nil {
 				rows.Close()
 				return err

@@ -258,11 +258,11 @@ func TestSmoke(t *testing.T) {
 			t.Fatal(err)
 		}
 		p1, err := s.AuditEvents(ctx, a.ID, roster.AuditQuery{Limit: 2})
-		if err != nil || len(p1.Items) != 2 || p1.NextCursor == "" || p1.Items[0].Details["n"] != float64(2) {
+		if err != nil || len(p1.Items) != 2 || p1.NextCursor == nil || p1.Items[0].Details["n"] != float64(2) {
 			t.Fatalf("AuditEvents page 1 = %+v, %v", p1, err)
 		}
-		p2, err := s.AuditEvents(ctx, a.ID, roster.AuditQuery{Limit: 2, BeforeID: p1.NextCursor})
-		if err != nil || len(p2.Items) != 1 || p2.NextCursor != "" || p2.Items[0].Details["n"] != float64(0) {
+		p2, err := s.AuditEvents(ctx, a.ID, roster.AuditQuery{Limit: 2, After: p1.NextCursor})
+		if err != nil || len(p2.Items) != 1 || p2.NextCursor != nil || p2.Items[0].Details["n"] != float64(0) {
 			t.Fatalf("AuditEvents page 2 = %+v, %v", p2, err)
 		}
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -303,4 +304,215 @@ func UpgradeAuditChain(t *testing.T, exec func(query string, args ...any) error,
 	if v := f.verify(acme); v.Break == nil || v.Break.Kind != roster.AuditChanged || v.Break.Event.ID != ids[1] {
 		t.Errorf("VerifyAuditChain after changing an old event = break %+v; want it changed", v.Break)
 	}
+}
+
+// auditLog holds a store to the audit log's queries: every filter and
+// their combinations against the same selection made in Go, keyset pages
+// both ways, counts, the account list of verify --all, and the records of
+// an Expert's end of access.
+func auditLog(t *testing.T, setup func(*testing.T) *fixture) {
+	t.Run("Filters", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		a, b := f.account(), f.account()
+		ann, bob := roster.NewID(t0), roster.NewID(t0)
+		actors := []string{ann, bob, ""}
+		actions := []string{roster.ActionUserInvited, roster.ActionUserRevoked, roster.ActionUserUpdated}
+		var all []*roster.AuditEvent
+		for i := range 24 {
+			// Every third event shares its time with the one before:
+			// ties are broken by seq.
+			at := t0.Add(time.Duration(i-i%3/2) * time.Minute)
+			all = append(all, f.audit(a.ID, at, func(e *roster.AuditEvent) {
+				e.ActorID = actors[i%3]
+				e.Action = actions[i%4%3]
+				e.TargetID = []string{bob, ann}[i%2]
+			}))
+		}
+		f.audit(b.ID, t0.Add(time.Minute), func(e *roster.AuditEvent) { e.ActorID, e.TargetID = ann, bob })
+		newest := slices.Clone(all)
+		slices.SortFunc(newest, func(x, y *roster.AuditEvent) int {
+			if c := x.At.Compare(y.At); c != 0 {
+				return -c
+			}
+			return int(y.Seq - x.Seq)
+		})
+		for i, e := range newest {
+			if i > 0 && newest[i-1].Seq < e.Seq {
+				// Equal times were given in seq order.
+				t.Fatalf("test data: seq %d before %d", newest[i-1].Seq, e.Seq)
+			}
+		}
+		queries := []roster.AuditQuery{
+			{},
+			{ActorID: ann},
+			{Operator: true},
+			{TargetID: bob},
+			{Actions: []string{roster.ActionUserRevoked}},
+			{Actions: []string{roster.ActionUserRevoked, roster.ActionUserUpdated}},
+			{Since: t0.Add(5 * time.Minute)},
+			{Until: t0.Add(5 * time.Minute)},
+			{Since: t0.Add(3 * time.Minute), Until: t0.Add(14 * time.Minute), ActorID: bob},
+			{ActorID: ann, TargetID: bob, Actions: []string{roster.ActionUserInvited}},
+			{ActorID: roster.NewID(t0)},
+		}
+		match := func(q roster.AuditQuery, e *roster.AuditEvent) bool {
+			return (q.ActorID == "" && !q.Operator || e.ActorID == q.ActorID && !q.Operator || q.Operator && e.ActorID == "") &&
+				(q.TargetID == "" || e.TargetID == q.TargetID) &&
+				(len(q.Actions) == 0 || slices.Contains(q.Actions, e.Action)) &&
+				(q.Since.IsZero() || !e.At.Before(q.Since)) && (q.Until.IsZero() || e.At.Before(q.Until))
+		}
+		for _, q := range queries {
+			var want []string
+			for _, e := range newest {
+				if match(q, e) {
+					want = append(want, e.ID)
+				}
+			}
+			q.Limit = roster.MaxLimit
+			page, err := f.s.AuditEvents(f.ctx, a.ID, q)
+			if err != nil {
+				t.Fatalf("AuditEvents(%+v) = %v", q, err)
+			}
+			if got := eventIDs(page.Items); !slices.Equal(got, want) {
+				t.Errorf("AuditEvents(%+v) = %d events %v, want %d %v", q, len(got), got, len(want), want)
+			}
+			if n, err := f.s.CountAuditEvents(f.ctx, a.ID, q); err != nil || n != int64(len(want)) {
+				t.Errorf("CountAuditEvents(%+v) = %d, %v; want %d", q, n, err, len(want))
+			}
+			// Forwards by 4, then back from the last page by 4.
+			var fwd []string
+			var pages []*roster.AuditPage
+			pq := q
+			pq.Limit = 4
+			for range 20 {
+				p, err := f.s.AuditEvents(f.ctx, a.ID, pq)
+				if err != nil {
+					t.Fatalf("AuditEvents(%+v) = %v", pq, err)
+				}
+				if (pq.After == nil) != (p.PrevCursor == nil) {
+					t.Errorf("AuditEvents(%+v): prev cursor %+v on page %d", q, p.PrevCursor, len(pages)+1)
+				}
+				pages = append(pages, p)
+				fwd = append(fwd, eventIDs(p.Items)...)
+				if p.NextCursor == nil {
+					break
+				}
+				pq.After, pq.Before = p.NextCursor, nil
+			}
+			if !slices.Equal(fwd, want) {
+				t.Errorf("AuditEvents(%+v) paged by 4 = %v, want %v", q, fwd, want)
+			}
+			var back []string
+			last := pages[len(pages)-1]
+			back = append(eventIDs(last.Items), back...)
+			pq.After, pq.Before = nil, last.PrevCursor
+			for pq.Before != nil {
+				p, err := f.s.AuditEvents(f.ctx, a.ID, pq)
+				if err != nil {
+					t.Fatalf("AuditEvents(%+v) = %v", pq, err)
+				}
+				if len(p.Items) != 4 || p.NextCursor == nil {
+					t.Fatalf("AuditEvents(%+v) backwards = %d items, next %+v; want 4 and a next cursor", q, len(p.Items), p.NextCursor)
+				}
+				back = append(eventIDs(p.Items), back...)
+				pq.Before = p.PrevCursor
+			}
+			if !slices.Equal(back, want) {
+				t.Errorf("AuditEvents(%+v) paged back by 4 = %v, want %v", q, back, want)
+			}
+		}
+		// Pages carry seq and hash, not prev_hash.
+		page, err := f.s.AuditEvents(f.ctx, a.ID, roster.AuditQuery{Limit: 1})
+		if err != nil || len(page.Items) != 1 {
+			t.Fatalf("AuditEvents(limit 1) = %v, %v", page, err)
+		}
+		if e, w := page.Items[0], newest[0]; e.Seq != w.Seq || !bytes.Equal(e.Hash, w.Hash) || e.PrevHash != nil {
+			t.Errorf("page event seq %d hash %x prev %x; want seq %d hash %x and no prev", e.Seq, e.Hash, e.PrevHash, w.Seq, w.Hash)
+		}
+		// Another account's events are not there, whatever the filter.
+		for _, q := range []roster.AuditQuery{{ActorID: ann, Limit: 100}, {TargetID: bob, Limit: 100}} {
+			for _, id := range []string{b.ID, f.account().ID, roster.NewID(t0), "nope"} {
+				page, err := f.s.AuditEvents(f.ctx, id, q)
+				n, cerr := f.s.CountAuditEvents(f.ctx, id, q)
+				want := 0
+				if id == b.ID {
+					want = 1
+				}
+				if err != nil || cerr != nil || len(page.Items) != want || n != int64(want) {
+					t.Errorf("AuditEvents(%s, %+v) = %d events, count %d, %v, %v; want %d", id, q, len(page.Items), n, err, cerr, want)
+				}
+			}
+		}
+	})
+
+	t.Run("AccountIDs", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		var want []string
+		for range 5 {
+			want = append(want, f.account().ID)
+		}
+		slices.Sort(want)
+		var got []string
+		after := ""
+		for range 10 {
+			ids, err := f.s.AccountIDs(f.ctx, after, 2)
+			if err != nil {
+				t.Fatalf("AccountIDs(%q) = %v", after, err)
+			}
+			if len(ids) > 2 {
+				t.Fatalf("AccountIDs(limit 2) = %v", ids)
+			}
+			if len(ids) == 0 {
+				break
+			}
+			got = append(got, ids...)
+			after = ids[len(ids)-1]
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("AccountIDs paged by 2 = %v, want %v", got, want)
+		}
+	})
+
+	t.Run("ExpertAccessEnds", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		a, b := f.account(), f.account()
+		admin := func(mods ...func(*roster.User)) *roster.User {
+			return f.user(a, append([]func(*roster.User){func(u *roster.User) {
+				u.Status, u.Roles = roster.StatusActive, roster.NewRoleSet(roster.RoleAdmin)
+			}}, mods...)...)
+		}
+		first, later := admin(), admin(func(u *roster.User) { u.AccessUntil = t0.Add(2 * time.Hour) })
+		admin(func(u *roster.User) { u.AccessUntil = t0.Add(time.Hour) }) // expired at the time asked
+		admin(func(u *roster.User) { u.Status = roster.StatusInactive })
+		f.user(a, func(u *roster.User) { u.Status, u.Roles = roster.StatusActive, roster.NewRoleSet(roster.RoleSupport) })
+		f.user(b, func(u *roster.User) { u.Status, u.Roles = roster.StatusActive, roster.NewRoleSet(roster.RoleAdmin) })
+		end := &roster.ExpertAccessEnd{ID: roster.NewID(t0), AccountID: a.ID, UserID: roster.NewID(t0), Name: "Eve Expert",
+			Email: "eve@staff.example", Reason: roster.ExpertEndRevoked, EndedAt: t0.Add(90 * time.Minute)}
+		f.update(func(tx roster.Tx) error {
+			admins, err := tx.ActiveAdmins(f.ctx, a.ID, t0.Add(time.Hour))
+			if err != nil {
+				return err
+			}
+			var ids []string
+			for _, u := range admins {
+				ids = append(ids, u.ID)
+			}
+			if want := []string{first.ID, later.ID}; !slices.Equal(ids, want) {
+				t.Errorf("ActiveAdmins = %v, want %v", ids, want)
+			}
+			return tx.InsertExpertAccessEnd(f.ctx, end)
+		})
+		got, err := f.s.ExpertAccessEnd(f.ctx, a.ID, end.ID)
+		if err != nil || *got != *end {
+			t.Errorf("ExpertAccessEnd = %+v, %v; want %+v", got, err, end)
+		}
+		for _, c := range [][2]string{{b.ID, end.ID}, {a.ID, roster.NewID(t0)}, {a.ID, "x"}} {
+			if _, err := f.s.ExpertAccessEnd(f.ctx, c[0], c[1]); roster.ErrorCode(err) != roster.CodeNotFound {
+				t.Errorf("ExpertAccessEnd(%s, %s) = %v, want not found", c[0], c[1], err)
+			}
+		}
+	})
 }

@@ -938,8 +938,8 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		if d := cmp.Diff(normEvents(events), normEvents(page.Items), cmpopts.EquateEmpty()); d != "" {
 			t.Errorf("AuditEvents (-want +got):\n%s", d)
 		}
-		if page.NextCursor != "" {
-			t.Errorf("AuditEvents(limit 100) next cursor = %q, want none", page.NextCursor)
+		if page.NextCursor != nil {
+			t.Errorf("AuditEvents(limit 100) next cursor = %+v, want none", page.NextCursor)
 		}
 		for _, limit := range []int{1, 3, 7} {
 			var got []string
@@ -953,13 +953,13 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 					t.Errorf("AuditEvents(limit %d) = %d items", limit, len(page.Items))
 				}
 				got = append(got, eventIDs(page.Items)...)
-				if page.NextCursor == "" {
+				if page.NextCursor == nil {
 					break
 				}
 				if len(got) >= len(events) {
 					t.Errorf("AuditEvents(limit %d) has a next cursor after the last event", limit)
 				}
-				q.BeforeID = page.NextCursor
+				q.After = page.NextCursor
 			}
 			if want := eventIDs(events); !slices.Equal(got, want) {
 				t.Errorf("AuditEvents paged by %d = %v, want %v", limit, got, want)
@@ -976,6 +976,11 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 	t.Run("AuditChain", func(t *testing.T) {
 		t.Parallel()
 		auditChain(t, setup)
+	})
+
+	t.Run("AuditLog", func(t *testing.T) {
+		t.Parallel()
+		auditLog(t, setup)
 	})
 
 	t.Run("TenantIsolation", func(t *testing.T) {

@@ -72,6 +72,7 @@ var policy = map[string]rule{
 	"POST /api/v1/accounts/{account_id}/users/{user_id}/restore":           "team.manage",
 	"POST /api/v1/accounts/{account_id}/users/{user_id}/resend-invitation": "team.manage",
 	"GET /api/v1/accounts/{account_id}/users/{user_id}/permissions":        selfOrTeam,
+	"GET /api/v1/accounts/{account_id}/audit-events.csv":                   "team.manage",
 	"GET /api/v1/accounts/{account_id}/audit-events":                       "team.manage",
 
 	// The users of an account: the pages.
@@ -92,6 +93,10 @@ var policy = map[string]rule{
 	"POST /accounts/{account_id}/users/{user_id}/resend":  "team.manage",
 	"GET /accounts/{account_id}/users/{user_id}/delete":   "team.manage",
 	"POST /accounts/{account_id}/users/{user_id}/delete":  "team.manage",
+
+	// The audit log page and its CSV download.
+	"GET /accounts/{account_id}/audit":     "team.manage",
+	"GET /accounts/{account_id}/audit.csv": "team.manage",
 
 	// The operator API: additional roles of an account.
 	"GET /api/operator/v1/accounts/{account_id}":                    operator,

@@ -70,7 +70,6 @@ type route struct {
 // routes lists every route of the JSON API; openapi.json documents each one.
 func (s *server) routes() []route {
 	list := []string{"q", "filter", "sort", "limit", "cursor"}
-	page := []string{"limit", "cursor"}
 	return []route{
 		{"GET /healthz", nil, s.healthz},
 		{"GET /readyz", nil, s.readyz},
@@ -85,7 +84,8 @@ func (s *server) routes() []route {
 		{"POST /api/v1/accounts/{account_id}/users/{user_id}/restore", nil, s.restoreUser},
 		{"POST /api/v1/accounts/{account_id}/users/{user_id}/resend-invitation", nil, s.resendInvitation},
 		{"GET /api/v1/accounts/{account_id}/users/{user_id}/permissions", nil, s.userPermissions},
-		{"GET /api/v1/accounts/{account_id}/audit-events", page, s.auditEvents},
+		{"GET /api/v1/accounts/{account_id}/audit-events", auditQueryParams, s.auditEvents},
+		{"GET /api/v1/accounts/{account_id}/audit-events.csv", auditExportParams, s.auditEventsCSV},
 
 		// The operator API.
 		{"GET /api/operator/v1/accounts/{account_id}", nil, s.operatorAccount},
@@ -134,6 +134,8 @@ func (s *server) pageRoutes() []pageRoute {
 		{"GET /accounts/{account_id}/users/{user_id}/features", s.userFeaturesPage},
 		{"GET /accounts/{account_id}/users/{user_id}/edit", s.editUserPage},
 		{"POST /accounts/{account_id}/users/{user_id}/edit", s.editUserSubmit},
+		{"GET /accounts/{account_id}/audit", s.auditPage},
+		{"GET /accounts/{account_id}/audit.csv", s.auditCSVPage},
 		{"GET /sessions", s.sessionsPage},
 		{"POST /sessions/end", s.endSession},
 	}

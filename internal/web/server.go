@@ -211,7 +211,7 @@ func parseAddr(s string) (netip.Addr, bool) {
 }
 
 // repeatable names the query parameters that may be given more than once.
-var repeatable = map[string]bool{"filter": true}
+var repeatable = map[string]bool{"filter": true, "action": true}
 
 // checkQuery refuses unknown, repeated and malformed query parameters, so a
 // misspelt parameter is an error rather than silently ignored.
