@@ -37,7 +37,9 @@ func authChanges(t *testing.T, setup func(*testing.T) *fixture) {
 			f.wantChanges(0, nil, "inserts")
 
 			// Bookkeeping of sign-ins and key use changes nothing.
-			f.update(func(tx roster.Tx) error { return tx.RecordLogin(f.ctx, identity, t0.Add(time.Hour), "192.0.2.1", "Firefox") })
+			f.update(func(tx roster.Tx) error {
+				return tx.RecordLogin(f.ctx, identity, t0.Add(time.Hour), "192.0.2.1", "Firefox")
+			})
 			if got := f.mustUser(a.ID, u.ID); !got.LastLoginAt.Equal(t0.Add(time.Hour)) {
 				t.Fatalf("RecordLogin did not record: LastLoginAt = %v", got.LastLoginAt)
 			}
