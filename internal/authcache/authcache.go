@@ -415,6 +415,7 @@ func (c *Cache[V]) flushLocked(err error) {
 // held.
 func (c *Cache[V]) pollLocked(ctx context.Context) error {
 	round := c.started.Add(1)
+	begun := c.opt.Now().Sub(c.base)
 	for {
 		start := c.opt.Now().Sub(c.base)
 		if c.fromHead {
@@ -459,7 +460,7 @@ func (c *Cache[V]) pollLocked(ctx context.Context) error {
 			c.caughtUp = round
 			return nil
 		}
-		if c.opt.Now().Sub(c.base)-start >= c.opt.FailAfter {
+		if c.opt.Now().Sub(c.base)-begun >= c.opt.FailAfter {
 			return errors.New("auth cache: the access change log grows faster than it is read")
 		}
 	}

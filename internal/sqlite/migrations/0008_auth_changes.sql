@@ -15,7 +15,7 @@ CREATE TABLE auth_changes (
 CREATE INDEX auth_changes_at ON auth_changes (changed_at);
 
 -- Every column but the last sign-in's: SQLite cannot compare whole rows, so
--- the columns are listed, and a test (TestAuthChangeColumns) fails when a
+-- the columns are listed, and storetest (AuthChanges/EveryColumn) fails when a
 -- later migration adds a column that is not.
 CREATE TRIGGER users_auth_update AFTER UPDATE ON users
 WHEN old.seq IS NOT new.seq OR old.id IS NOT new.id OR old.account_id IS NOT new.account_id
