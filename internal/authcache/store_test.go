@@ -380,3 +380,27 @@ func TestPropagation(t *testing.T) {
 			delays[len(delays)/2], delays[len(delays)*99/100], delays[len(delays)-1])
 	})
 }
+
+// TestListenBroken: with LISTEN failing for good, polls still evict.
+func TestListenBroken(t *testing.T) {
+	eachEngine(t, 2, func(t *testing.T, stores []roster.Store, url string) {
+		if url == "" {
+			t.Skip("SQLite has no LISTEN; it always polls")
+		}
+		hook, wait := appliedTo(t)
+		c := authcache.New[owner](stores[1], authcache.Options{OnApply: hook,
+			Listen: postgres.AuthListener("postgres://roster@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", nil)})
+		run(t, c)
+		if err := c.Sync(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		w := newWorld(t, stores[0])
+		u, k := w.userWithKey()
+		mustLoad(t, c, stores[1], k)
+		changes[1].do(w, u, k) // revoke
+		wait(u.ID, "")
+		if v, ok := c.Get(k.Hash); ok {
+			t.Errorf("Get after revoke = %+v, want a miss", v)
+		}
+	})
+}
