@@ -60,26 +60,14 @@ func eachEngine(t *testing.T, n int, fn func(t *testing.T, stores []roster.Store
 	}
 }
 
-// owner is what the tests cache for a key: its creator's status and roles
-// as read.
-type owner struct {
-	status roster.Status
-	roles  roster.RoleSet
-}
-
 // loader reads a key and its creator from s, as the key check would.
-func loader(s roster.Store, hash []byte) func(ctx context.Context) (authcache.Entry[owner], error) {
-	return func(ctx context.Context) (authcache.Entry[owner], error) {
+func loader(s roster.Store, hash []byte) func(ctx context.Context) (authcache.Entry[authcache.KeyOwner], error) {
+	return func(ctx context.Context) (authcache.Entry[authcache.KeyOwner], error) {
 		k, u, err := s.APIKeyOwner(ctx, hash)
 		if err != nil {
-			return authcache.Entry[owner]{}, err
+			return authcache.Entry[authcache.KeyOwner]{}, err
 		}
-		until := k.ExpiresAt
-		if !u.AccessUntil.IsZero() && (until.IsZero() || u.AccessUntil.Before(until)) {
-			until = u.AccessUntil
-		}
-		return authcache.Entry[owner]{AccountID: k.AccountID, UserID: k.UserID, KeyID: k.ID, Until: until,
-			Value: owner{status: u.Status, roles: u.Roles}}, nil
+		return authcache.OwnerEntry(k, u), nil
 	}
 }
 
@@ -194,7 +182,7 @@ func appliedTo(t *testing.T) (func([]roster.AuthChange), func(userID, keyID stri
 	return hook, wait
 }
 
-func mustLoad(t *testing.T, c *authcache.Cache[owner], s roster.Store, k *roster.APIKey) {
+func mustLoad(t *testing.T, c *authcache.Cache[authcache.KeyOwner], s roster.Store, k *roster.APIKey) {
 	t.Helper()
 	// A change applied between the ticket and the Put (another test's, or
 	// the previous round's last ones) refuses the Put; load again then.
@@ -222,7 +210,7 @@ func TestEvictsChangesOfAnotherInstance(t *testing.T) {
 		if url != "" {
 			opt.Listen = postgres.AuthListener(url, nil)
 		}
-		c := authcache.New[owner](stores[1], opt)
+		c := authcache.New[authcache.KeyOwner](stores[1], opt)
 		run(t, c)
 		if err := c.Sync(t.Context()); err != nil {
 			t.Fatal(err)
@@ -245,9 +233,11 @@ func TestEvictsChangesOfAnotherInstance(t *testing.T) {
 				switch {
 				case ch.name == "delete user" && roster.ErrorCode(err) != roster.CodeNotFound:
 					t.Errorf("Load after delete = %+v, %v; want not found", v, err)
-				case ch.name == "revoke user" && v.status != roster.StatusInactive:
+				case ch.name != "delete user" && err != nil:
+					t.Errorf("Load after %s = %v", ch.name, err)
+				case ch.name == "revoke user" && v.User.Status != roster.StatusInactive:
 					t.Errorf("Load after revoke = %+v, %v; want inactive", v, err)
-				case ch.name == "remove role" && v.roles.Has(roster.RoleAdmin):
+				case ch.name == "remove role" && v.User.Roles.Has(roster.RoleAdmin):
 					t.Errorf("Load after removing Admin = %+v, %v; want Support only", v, err)
 				}
 			})
@@ -261,7 +251,7 @@ func TestSyncIsExactAtOnce(t *testing.T) {
 	eachEngine(t, 1, func(t *testing.T, stores []roster.Store, _ string) {
 		// A stopped clock: the entry would be served for ever but for Sync.
 		clock := testdb.NewClock(time.Now())
-		c := authcache.New[owner](stores[0], authcache.Options{Now: clock.Now})
+		c := authcache.New[authcache.KeyOwner](stores[0], authcache.Options{Now: clock.Now})
 		if err := c.Sync(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +279,7 @@ func TestDatabaseUnreachable(t *testing.T) {
 	eachEngine(t, 2, func(t *testing.T, stores []roster.Store, _ string) {
 		clock := testdb.NewClock(time.Now())
 		flushed := make(chan error, 1)
-		c := authcache.New[owner](stores[1], authcache.Options{Now: clock.Now, OnFlush: func(err error) { flushed <- err }})
+		c := authcache.New[authcache.KeyOwner](stores[1], authcache.Options{Now: clock.Now, OnFlush: func(err error) { flushed <- err }})
 		run(t, c)
 		if err := c.Sync(t.Context()); err != nil {
 			t.Fatal(err)
@@ -332,7 +322,7 @@ func TestPropagation(t *testing.T) {
 	}
 	eachEngine(t, 3, func(t *testing.T, stores []roster.Store, url string) {
 		type follower struct {
-			c    *authcache.Cache[owner]
+			c    *authcache.Cache[authcache.KeyOwner]
 			wait func(userID, keyID string) time.Time
 		}
 		var fs []follower
@@ -342,7 +332,7 @@ func TestPropagation(t *testing.T) {
 			if url != "" {
 				opt.Listen = postgres.AuthListener(url, nil)
 			}
-			c := authcache.New[owner](s, opt)
+			c := authcache.New[authcache.KeyOwner](s, opt)
 			run(t, c)
 			if err := c.Sync(t.Context()); err != nil {
 				t.Fatal(err)
@@ -388,7 +378,7 @@ func TestListenBroken(t *testing.T) {
 			t.Skip("SQLite has no LISTEN; it always polls")
 		}
 		hook, wait := appliedTo(t)
-		c := authcache.New[owner](stores[1], authcache.Options{OnApply: hook,
+		c := authcache.New[authcache.KeyOwner](stores[1], authcache.Options{OnApply: hook,
 			Listen: postgres.AuthListener("postgres://roster@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", nil)})
 		run(t, c)
 		if err := c.Sync(t.Context()); err != nil {
@@ -401,6 +391,35 @@ func TestListenBroken(t *testing.T) {
 		wait(u.ID, "")
 		if v, ok := c.Get(k.Hash); ok {
 			t.Errorf("Get after revoke = %+v, want a miss", v)
+		}
+	})
+}
+
+// TestSyncAfterUpdate: through the wrapped store, every committed Update is
+// followed by a Sync, without the caller asking.
+func TestSyncAfterUpdate(t *testing.T) {
+	eachEngine(t, 1, func(t *testing.T, stores []roster.Store, _ string) {
+		clock := testdb.NewClock(time.Now())
+		c := authcache.New[authcache.KeyOwner](stores[0], authcache.Options{Now: clock.Now})
+		if err := c.Sync(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		w := newWorld(t, authcache.SyncAfterUpdate(stores[0], c.Sync))
+		u, k := w.userWithKey()
+		gotKey, gotUser, err := authcache.Owner(t.Context(), c, k.Hash, stores[0].APIKeyOwner)
+		if err != nil || gotKey.ID != k.ID || gotUser.ID != u.ID {
+			t.Fatalf("Owner = %v, %v, %v; want key %s of %s", gotKey, gotUser, err, k.ID, u.ID)
+		}
+		if _, ok := c.Get(k.Hash); !ok {
+			t.Fatal("Owner did not cache the key")
+		}
+		w.updateUser(u, func(u *roster.User) { u.Status = roster.StatusInactive })
+		if v, ok := c.Get(k.Hash); ok {
+			t.Errorf("Get after a revoke through the wrapped store = %+v, want a miss", v)
+		}
+		_, gotUser, err = authcache.Owner(t.Context(), c, k.Hash, stores[0].APIKeyOwner)
+		if err != nil || gotUser.Status != roster.StatusInactive {
+			t.Errorf("Owner after the revoke = %v, %v; want the inactive user", gotUser, err)
 		}
 	})
 }
