@@ -58,11 +58,11 @@ func (l *memLog) AuthChangeHead(context.Context) (int64, error) {
 
 // newCache returns a cache on log with a stopped clock, synced once so that
 // it serves hits.
-func newCache(t *testing.T, log authcache.Source, opt authcache.Options) (*authcache.Cache[string], *testdb.Clock) {
+func newCache[V any](t *testing.T, log authcache.Source, opt authcache.Options) (*authcache.Cache[V], *testdb.Clock) {
 	t.Helper()
 	clock := testdb.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	opt.Now = clock.Now
-	c := authcache.New[string](log, opt)
+	c := authcache.New[V](log, opt)
 	if err := c.Sync(t.Context()); err != nil {
 		t.Fatalf("Sync = %v", err)
 	}
@@ -100,7 +100,7 @@ func TestNoHitsBeforeFirstPoll(t *testing.T) {
 
 func TestEvictsWhatAChangeConcerns(t *testing.T) {
 	log := &memLog{}
-	c, _ := newCache(t, log, authcache.Options{})
+	c, _ := newCache[string](t, log, authcache.Options{})
 	entries := map[string]authcache.Entry[string]{
 		"k1": {AccountID: "a1", UserID: "u1", KeyID: "k1", Value: "v1"},
 		"k2": {AccountID: "a1", UserID: "u1", KeyID: "k2", Value: "v2"},
@@ -143,7 +143,7 @@ func TestEvictsWhatAChangeConcerns(t *testing.T) {
 
 func TestTicketRefusesLoadsOverlappingAChange(t *testing.T) {
 	log := &memLog{}
-	c, _ := newCache(t, log, authcache.Options{})
+	c, _ := newCache[string](t, log, authcache.Options{})
 	e := authcache.Entry[string]{AccountID: "a", UserID: "u", KeyID: "k", Value: "read before the change"}
 	ticket := c.Ticket()
 	// The database read happens here; then a change commits and is applied
@@ -162,7 +162,7 @@ func TestTicketRefusesLoadsOverlappingAChange(t *testing.T) {
 }
 
 func TestEntryDiesAtUntil(t *testing.T) {
-	c, clock := newCache(t, &memLog{}, authcache.Options{MaxStale: time.Hour})
+	c, clock := newCache[string](t, &memLog{}, authcache.Options{MaxStale: time.Hour})
 	until := clock.Now().Add(time.Minute)
 	put(t, c, "k", authcache.Entry[string]{UserID: "u", KeyID: "k", Until: until, Value: "v"})
 	wantGet(t, c, "k", "v")
@@ -174,7 +174,7 @@ func TestEntryDiesAtUntil(t *testing.T) {
 }
 
 func TestNoHitsWhenNotConfirmedWithinMaxStale(t *testing.T) {
-	c, clock := newCache(t, &memLog{}, authcache.Options{})
+	c, clock := newCache[string](t, &memLog{}, authcache.Options{})
 	put(t, c, "k", authcache.Entry[string]{UserID: "u", KeyID: "k", Value: "v"})
 	clock.Advance(authcache.DefaultMaxStale - time.Microsecond)
 	wantGet(t, c, "k", "v")
@@ -190,7 +190,7 @@ func TestNoHitsWhenNotConfirmedWithinMaxStale(t *testing.T) {
 func TestSyncFailureEmptiesTheCache(t *testing.T) {
 	log := &memLog{}
 	var flushed []error
-	c, _ := newCache(t, log, authcache.Options{OnFlush: func(err error) { flushed = append(flushed, err) }})
+	c, _ := newCache[string](t, log, authcache.Options{OnFlush: func(err error) { flushed = append(flushed, err) }})
 	put(t, c, "k", authcache.Entry[string]{UserID: "u", KeyID: "k", Value: "v"})
 	down := errors.New("database down")
 	log.fail(down)
@@ -217,7 +217,7 @@ func TestSyncFailureEmptiesTheCache(t *testing.T) {
 func TestRunEmptiesTheCacheAfterFailAfter(t *testing.T) {
 	log := &memLog{}
 	flushed := make(chan error, 1)
-	c, clock := newCache(t, log, authcache.Options{MaxStale: time.Hour, Interval: time.Hour,
+	c, clock := newCache[string](t, log, authcache.Options{MaxStale: time.Hour, Interval: time.Hour,
 		OnFlush: func(err error) { flushed <- err }})
 	put(t, c, "k", authcache.Entry[string]{UserID: "u", KeyID: "k", Value: "v"})
 	ctx, cancel := context.WithCancel(t.Context())

@@ -250,11 +250,7 @@ func TestEvictsChangesOfAnotherInstance(t *testing.T) {
 func TestSyncIsExactAtOnce(t *testing.T) {
 	eachEngine(t, 1, func(t *testing.T, stores []roster.Store, _ string) {
 		// A stopped clock: the entry would be served for ever but for Sync.
-		clock := testdb.NewClock(time.Now())
-		c := authcache.New[authcache.KeyOwner](stores[0], authcache.Options{Now: clock.Now})
-		if err := c.Sync(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+		c, _ := newCache[authcache.KeyOwner](t, stores[0], authcache.Options{})
 		w := newWorld(t, stores[0])
 		for _, ch := range changes {
 			u, k := w.userWithKey()
@@ -277,13 +273,9 @@ func TestSyncIsExactAtOnce(t *testing.T) {
 // holds an entry: the cache stops serving hits and empties itself.
 func TestDatabaseUnreachable(t *testing.T) {
 	eachEngine(t, 2, func(t *testing.T, stores []roster.Store, _ string) {
-		clock := testdb.NewClock(time.Now())
 		flushed := make(chan error, 1)
-		c := authcache.New[authcache.KeyOwner](stores[1], authcache.Options{Now: clock.Now, OnFlush: func(err error) { flushed <- err }})
+		c, clock := newCache[authcache.KeyOwner](t, stores[1], authcache.Options{OnFlush: func(err error) { flushed <- err }})
 		run(t, c)
-		if err := c.Sync(t.Context()); err != nil {
-			t.Fatal(err)
-		}
 		w := newWorld(t, stores[0])
 		_, k := w.userWithKey()
 		mustLoad(t, c, stores[1], k)
@@ -399,11 +391,7 @@ func TestListenBroken(t *testing.T) {
 // followed by a Sync, without the caller asking.
 func TestSyncAfterUpdate(t *testing.T) {
 	eachEngine(t, 1, func(t *testing.T, stores []roster.Store, _ string) {
-		clock := testdb.NewClock(time.Now())
-		c := authcache.New[authcache.KeyOwner](stores[0], authcache.Options{Now: clock.Now})
-		if err := c.Sync(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+		c, _ := newCache[authcache.KeyOwner](t, stores[0], authcache.Options{})
 		w := newWorld(t, authcache.SyncAfterUpdate(stores[0], c.Sync))
 		u, k := w.userWithKey()
 		gotKey, gotUser, err := authcache.Owner(t.Context(), c, k.Hash, stores[0].APIKeyOwner)
