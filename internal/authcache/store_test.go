@@ -411,3 +411,17 @@ func TestSyncAfterUpdate(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkSync measures one poll of a log with nothing new: what each
+// instance pays every Interval, and what SyncAfterUpdate adds to a write.
+func BenchmarkSync(b *testing.B) {
+	testdb.EachBench(b, func(b *testing.B, s roster.Store) {
+		c := authcache.New[authcache.KeyOwner](s, authcache.Options{})
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := c.Sync(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
