@@ -32,11 +32,12 @@ type Source interface {
 
 // Defaults of Options.
 const (
-	DefaultInterval   = 200 * time.Millisecond
-	DefaultMaxStale   = 800 * time.Millisecond
-	DefaultFailAfter  = 500 * time.Millisecond
-	DefaultMaxEntries = 100_000
-	DefaultBatch      = 1000
+	DefaultInterval    = 200 * time.Millisecond
+	DefaultMaxStale    = 800 * time.Millisecond
+	DefaultFailAfter   = 500 * time.Millisecond
+	DefaultMaxEntries  = 100_000
+	DefaultBatch       = 1000
+	DefaultPollTimeout = time.Second
 )
 
 // Options tune a Cache; the zero value takes the defaults.
@@ -56,6 +57,10 @@ type Options struct {
 	MaxEntries int
 	// Batch is how many log entries one query reads.
 	Batch int
+	// PollTimeout bounds a poll (all its queries): a database that hangs
+	// rather than fails makes the poll fail, so that the cache empties
+	// itself and Sync callers are not held up.
+	PollTimeout time.Duration
 	// Listen, when set, runs beside the poller for as long as Run does and
 	// calls wake whenever the log may have grown (a notification) and after
 	// each (re)connection, so that a catch-up poll follows at once:
@@ -148,6 +153,9 @@ func New[V any](src Source, opt Options) *Cache[V] {
 	}
 	if opt.Batch <= 0 {
 		opt.Batch = DefaultBatch
+	}
+	if opt.PollTimeout <= 0 {
+		opt.PollTimeout = DefaultPollTimeout
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -414,6 +422,8 @@ func (c *Cache[V]) flushLocked(err error) {
 // the cache is fresh as of the start of the last query. Call with pollMu
 // held.
 func (c *Cache[V]) pollLocked(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.opt.PollTimeout)
+	defer cancel()
 	round := c.started.Add(1)
 	begun := c.opt.Now().Sub(c.base)
 	for {

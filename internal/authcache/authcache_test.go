@@ -240,6 +240,23 @@ func TestRunEmptiesTheCacheAfterFailAfter(t *testing.T) {
 	}
 }
 
+// hangLog is a database that stops answering after the first poll.
+type hangLog struct{ memLog }
+
+func (h *hangLog) AuthChangesSince(ctx context.Context, _ int64, _ int) ([]roster.AuthChange, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestHangingDatabaseFailsThePoll(t *testing.T) {
+	c, _ := newCache[string](t, &hangLog{}, authcache.Options{PollTimeout: time.Millisecond})
+	put(t, c, "k", authcache.Entry[string]{UserID: "u", KeyID: "k", Value: "v"})
+	if err := c.Sync(t.Context()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Sync on a hanging database = %v, want the poll's deadline", err)
+	}
+	wantGet(t, c, "k", "")
+}
+
 func TestLaggingBehindIsAFailure(t *testing.T) {
 	// A log growing faster than the poller reads it: each query returns a
 	// full batch while the clock runs past FailAfter.
