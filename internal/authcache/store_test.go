@@ -425,3 +425,92 @@ func BenchmarkSync(b *testing.B) {
 		}
 	})
 }
+
+// TestLiveTraffic verifies one key continuously from several clients on
+// instance 2 while instance 1 deletes its creator, and counts the checks
+// that accepted the key although they started after the delete was
+// answered: none may have started a bound (MaxStale) after it.
+func TestLiveTraffic(t *testing.T) {
+	eachEngine(t, 2, func(t *testing.T, stores []roster.Store, url string) {
+		opt := authcache.Options{}
+		if url != "" {
+			opt.Listen = postgres.AuthListener(url, nil)
+		}
+		c := authcache.New[authcache.KeyOwner](stores[1], opt)
+		run(t, c)
+		if err := c.Sync(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		w := newWorld(t, stores[0])
+		u, k := w.userWithKey()
+
+		type check struct {
+			start    time.Time
+			accepted bool
+		}
+		const clients = 4
+		results := make([][]check, clients)
+		stop := make(chan struct{})
+		warm := make(chan struct{}, clients)
+		errs := make(chan error, clients)
+		for i := range clients {
+			go func() {
+				warmed := false
+				for {
+					select {
+					case <-stop:
+						errs <- nil
+						return
+					default:
+					}
+					start := time.Now()
+					_, _, err := authcache.Owner(t.Context(), c, k.Hash, stores[1].APIKeyOwner)
+					if err != nil && roster.ErrorCode(err) != roster.CodeNotFound {
+						errs <- err
+						return
+					}
+					results[i] = append(results[i], check{start, err == nil})
+					if err == nil && !warmed {
+						warmed = true
+						warm <- struct{}{}
+					}
+				}
+			}()
+		}
+		for range clients {
+			<-warm // every client has been accepted at least once
+		}
+		w.update(func(tx roster.Tx) error { _, err := tx.DeleteUser(w.ctx, u.AccountID, u.ID); return err })
+		answered := time.Now()
+		// Keep the traffic going past the bound: the window of the test,
+		// not a wait for something to happen.
+		time.Sleep(authcache.DefaultMaxStale + 200*time.Millisecond)
+		close(stop)
+		for range clients {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var total, after, beyond int
+		var lastAccepted time.Duration
+		for _, rs := range results {
+			for _, r := range rs {
+				total++
+				if !r.accepted || r.start.Before(answered) {
+					continue
+				}
+				after++
+				lastAccepted = max(lastAccepted, r.start.Sub(answered))
+				if r.start.Sub(answered) >= authcache.DefaultMaxStale {
+					beyond++
+				}
+			}
+		}
+		t.Logf("%d checks by %d clients; %d accepted after the delete was answered (the last starting %v after it), %d beyond %v",
+			total, clients, after, lastAccepted, beyond, authcache.DefaultMaxStale)
+		if beyond > 0 {
+			t.Errorf("%d checks accepted the key although they started %v or more after its creator's delete was answered",
+				beyond, authcache.DefaultMaxStale)
+		}
+	})
+}
