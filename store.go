@@ -135,8 +135,31 @@ type Store interface {
 	// CodeNotFound when missing.
 	SetupTokenByHash(ctx context.Context, hash []byte) (expires, used time.Time, err error)
 
+	// AuthChangesSince returns up to limit entries of the access change
+	// log with seq after afterSeq, in seq order. Database triggers append
+	// an entry, at commit, for every committed update (but of the last
+	// sign-in or last use) and delete of a user, API key or account, and
+	// seq order is commit order: whoever has read up to seq n has seen
+	// every change committed before n. Entries older than ten minutes are
+	// pruned by Tx.Prune. internal/authcache follows the log.
+	AuthChangesSince(ctx context.Context, afterSeq int64, limit int) ([]AuthChange, error)
+	// AuthChangeHead returns the highest seq of the access change log (0
+	// when empty): every change committed later has a higher seq.
+	AuthChangeHead(ctx context.Context) (int64, error)
+
 	// Update runs fn in a write transaction.
 	Update(ctx context.Context, fn func(Tx) error) error
+}
+
+// AuthChange is an entry of the access change log: a user (UserID, KeyID
+// empty), an API key (UserID its creator) or an account (both empty) was
+// changed or deleted at At (the database's clock).
+type AuthChange struct {
+	Seq       int64
+	AccountID string
+	UserID    string
+	KeyID     string
+	At        time.Time
 }
 
 // Tx is a write transaction of a Store.
@@ -237,7 +260,8 @@ type Tx interface {
 	MarkSetupDone(ctx context.Context, at time.Time) error
 	// Prune deletes sessions past their absolute or idle limit (idle: last
 	// seen before idleBefore), login failures last seen before
-	// failuresBefore, and expired setup tokens. It returns how many rows went.
+	// failuresBefore, expired setup tokens and access change log entries
+	// older than ten minutes at now. It returns how many rows went.
 	Prune(ctx context.Context, now, idleBefore, failuresBefore time.Time) (int64, error)
 }
 

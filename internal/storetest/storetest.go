@@ -1293,6 +1293,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 	})
 
 	runIdentities(t, setup)
+	authChanges(t, setup)
 }
 
 // t0 is the base time of the suite's data, with microsecond precision as
