@@ -35,7 +35,7 @@ func (s *server) accountPage(manage bool, h pageHandler) pageHandler {
 			return err
 		}
 		pr.actor, pr.account = actor, acct
-		if manage && !actor.Roles.Can("team.manage") {
+		if manage && !actor.Can("team.manage") {
 			return roster.Errorf(roster.CodeForbidden, "Only an Admin of %s can manage its users. Ask one of its Admins.", acct.Name)
 		}
 		return h(w, r, pr)
