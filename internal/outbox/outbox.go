@@ -368,6 +368,8 @@ func goneReason(kind string) string {
 		return "Not sent: the invitation no longer exists (the user was deleted)."
 	case roster.MailPasswordReset:
 		return "Not sent: the password reset no longer exists."
+	case roster.MailExpertReminder:
+		return "Not sent: the Expert was deleted."
 	}
 	return fmt.Sprintf("Not sent: unknown kind of message %q.", kind)
 }

@@ -28,8 +28,9 @@ var (
 
 // subject is what an outbox message is about, as it is now.
 type subject struct {
-	inv   *roster.InvitationMail
-	reset *roster.ResetMail
+	inv    *roster.InvitationMail
+	reset  *roster.ResetMail
+	expert *expertMail // expert.go
 }
 
 // load reads what m is about; CodeNotFound when it is gone (the user was
@@ -48,6 +49,12 @@ func (w *Worker) load(ctx context.Context, m *roster.OutboxMessage) (*subject, e
 			return nil, err
 		}
 		return &subject{reset: rm}, nil
+	case roster.MailExpertReminder:
+		em, err := w.loadExpert(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		return &subject{expert: em}, nil
 	}
 	return nil, roster.Errorf(roster.CodeNotFound, "Unknown kind of message %q.", m.Kind)
 }
@@ -63,6 +70,8 @@ func (s *subject) deadReason() string {
 		return "Not sent: a newer password reset link replaced this one."
 	case s.reset != nil && !s.reset.Reset.UsedAt.IsZero():
 		return "Not sent: the password reset link was already used."
+	case s.expert != nil:
+		return s.expert.deadReason()
 	}
 	return ""
 }
@@ -71,9 +80,10 @@ func (s *subject) deadReason() string {
 // send was recorded, else now (this send will record it).
 func (s *subject) sentAt(now time.Time) time.Time {
 	var t time.Time
-	if s.inv != nil {
+	switch {
+	case s.inv != nil:
 		t = s.inv.Invitation.SentAt
-	} else {
+	case s.reset != nil:
 		t = s.reset.Reset.SentAt
 	}
 	if t.IsZero() {
@@ -141,6 +151,8 @@ func (w *Worker) compose(m *roster.OutboxMessage, s *subject, at time.Time) (*co
 			Expires: formatTime(at.Add(w.cfg.ResetTTL)), TTL: durationWords(w.cfg.ResetTTL)}
 		d.Subject = oneLine(fmt.Sprintf("Reset your %s password", w.cfg.ProductName))
 		name, data, c.msg.Subject = "reset", &d, d.Subject
+	case s.expert != nil:
+		name, data = w.composeExpert(c, m, s.expert, at)
 	default:
 		return nil, fmt.Errorf("nothing to render for outbox message %s", m.ID)
 	}
