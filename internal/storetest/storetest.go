@@ -978,6 +978,11 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		auditChain(t, setup)
 	})
 
+	t.Run("ExpertDeadlines", func(t *testing.T) {
+		t.Parallel()
+		expertDeadlines(t, setup)
+	})
+
 	t.Run("TenantIsolation", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t)

@@ -1,0 +1,183 @@
+package storetest
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"roster"
+)
+
+// expertDeadlines holds a store to what time-limited access needs: the
+// Expert's access level round trip, the deadline job's work list across
+// accounts, its claims (once each, also when concurrent) and an account's
+// Admins who may act.
+func expertDeadlines(t *testing.T, setup func(*testing.T) *fixture) {
+	day := 24 * time.Hour
+	t.Run("AccessLevelRoundTrip", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		a := f.account()
+		u := f.user(a, func(u *roster.User) {
+			u.Roles, u.ExpertAccess, u.AccessUntil = roster.NewRoleSet(roster.RoleExpert), roster.AccessReadOnly, t0.Add(day)
+		})
+		if got := f.mustUser(a.ID, u.ID); got.ExpertAccess != roster.AccessReadOnly {
+			t.Errorf("User: ExpertAccess = %q, want read_only", got.ExpertAccess)
+		}
+		u.ExpertAccess, u.Version = roster.AccessLimitedWrite, u.Version+1
+		f.update(func(tx roster.Tx) error { return tx.UpdateUser(f.ctx, u) })
+		if got := f.mustUser(a.ID, u.ID); got.ExpertAccess != roster.AccessLimitedWrite {
+			t.Errorf("after UpdateUser: ExpertAccess = %q, want limited_write", got.ExpertAccess)
+		}
+		k := newAPIKey(u)
+		f.update(func(tx roster.Tx) error { return tx.InsertAPIKey(f.ctx, k) })
+		if _, owner, err := f.s.APIKeyOwner(f.ctx, k.Hash); err != nil || owner.ExpertAccess != roster.AccessLimitedWrite {
+			t.Errorf("APIKeyOwner = %+v, %v; want the level", owner, err)
+		}
+	})
+
+	t.Run("DueDeadlinesAndClaims", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		a, b := f.account(), f.account()
+		expert := func(acct *roster.Account, until time.Time, mods ...func(*roster.User)) *roster.User {
+			return f.user(acct, append([]func(*roster.User){func(u *roster.User) {
+				u.Roles, u.ExpertAccess, u.AccessUntil = roster.NewRoleSet(roster.RoleExpert), roster.AccessReadOnly, until
+			}}, mods...)...)
+		}
+		now := t0.Add(30 * day)
+		soon := expert(a, now.Add(3*day))
+		ended := expert(b, now.Add(-time.Hour)) // another account: the job spans them
+		expert(a, now.Add(10*day))              // beyond the first reminder
+		expert(a, now.Add(2*day), func(u *roster.User) { u.Status = roster.StatusInactive })
+		expert(a, now.Add(2*day), func(u *roster.User) { u.Status = roster.StatusInvited })
+		f.user(a) // no deadline
+		due := func(want ...*roster.User) []*roster.DueDeadline {
+			t.Helper()
+			got, err := f.s.DueDeadlines(f.ctx, now, roster.ExpertReminderFirst, roster.ExpertReminderLast, 100)
+			if err != nil {
+				t.Fatalf("DueDeadlines = %v", err)
+			}
+			var ids, wantIDs []string
+			for _, d := range got {
+				ids = append(ids, d.User.ID)
+			}
+			for _, u := range want {
+				wantIDs = append(wantIDs, u.ID)
+			}
+			if !slices.Equal(ids, wantIDs) {
+				t.Fatalf("DueDeadlines = %v, want %v (soonest deadline first)", ids, wantIDs)
+			}
+			return got
+		}
+		d := due(ended, soon)
+		if d[1].User.ExpertAccess != roster.AccessReadOnly || !d[1].User.AccessUntil.Equal(soon.AccessUntil) || d[1].ReminderStage != 0 {
+			t.Errorf("due user = %+v (stage %d)", d[1].User, d[1].ReminderStage)
+		}
+		claim := func(what string, fn func(tx roster.Tx) (bool, error), want bool) {
+			t.Helper()
+			var got bool
+			f.update(func(tx roster.Tx) error {
+				var err error
+				got, err = fn(tx)
+				return err
+			})
+			if got != want {
+				t.Errorf("%s = %v, want %v", what, got, want)
+			}
+		}
+		reminder := func(u *roster.User, until time.Time, stage int) func(tx roster.Tx) (bool, error) {
+			return func(tx roster.Tx) (bool, error) {
+				return tx.ClaimExpertReminder(f.ctx, u.AccountID, u.ID, until, stage)
+			}
+		}
+		end := func(u *roster.User, until time.Time) func(tx roster.Tx) (bool, error) {
+			return func(tx roster.Tx) (bool, error) { return tx.ClaimAccessEnd(f.ctx, u.AccountID, u.ID, until) }
+		}
+		claim("reminder for another deadline", reminder(soon, soon.AccessUntil.Add(time.Second), 1), false)
+		claim("reminder of another account", func(tx roster.Tx) (bool, error) {
+			return tx.ClaimExpertReminder(f.ctx, b.ID, soon.ID, soon.AccessUntil, 1)
+		}, false)
+		claim("first reminder", reminder(soon, soon.AccessUntil, 1), true)
+		claim("first reminder again", reminder(soon, soon.AccessUntil, 1), false)
+		due(ended) // 3 days ahead: the last reminder is not due yet
+		claim("last reminder", reminder(soon, soon.AccessUntil, 2), true)
+		claim("first reminder after the last", reminder(soon, soon.AccessUntil, 1), false)
+		claim("end for another deadline", end(ended, ended.AccessUntil.Add(time.Second)), false)
+		claim("end", end(ended, ended.AccessUntil), true)
+		claim("end again", end(ended, ended.AccessUntil), false)
+		due()
+		// A new deadline starts afresh, without anyone resetting the stage.
+		soon.AccessUntil, soon.Version = now.Add(5*day), soon.Version+1
+		f.update(func(tx roster.Tx) error { return tx.UpdateUser(f.ctx, soon) })
+		if d := due(soon); d[0].ReminderStage != 2 || d[0].ReminderUntil.Equal(soon.AccessUntil) {
+			t.Errorf("after a new deadline: stage %d for %v, want the old deadline's record", d[0].ReminderStage, d[0].ReminderUntil)
+		}
+		claim("first reminder of the new deadline", reminder(soon, soon.AccessUntil, 1), true)
+		due()
+
+		// Of concurrent claims exactly one wins.
+		race := expert(a, now.Add(-time.Minute))
+		var wins atomic.Int64
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				err := f.s.Update(f.ctx, func(tx roster.Tx) error {
+					ok, err := tx.ClaimAccessEnd(f.ctx, race.AccountID, race.ID, race.AccessUntil)
+					if ok {
+						wins.Add(1)
+					}
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Errorf("%d concurrent ClaimAccessEnd won, want 1", wins.Load())
+		}
+
+		// The limit holds.
+		expert(a, now.Add(-2*time.Minute))
+		expert(a, now.Add(-3*time.Minute))
+		if got, err := f.s.DueDeadlines(f.ctx, now, roster.ExpertReminderFirst, roster.ExpertReminderLast, 1); err != nil || len(got) != 1 {
+			t.Errorf("DueDeadlines(limit 1) = %d users, %v", len(got), err)
+		}
+	})
+
+	t.Run("AccountAdmins", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		a, b := f.account(), f.account()
+		now := t0.Add(day)
+		admin := func(acct *roster.Account, email string, mods ...func(*roster.User)) *roster.User {
+			return f.user(acct, append([]func(*roster.User){func(u *roster.User) {
+				u.Roles, u.Email = roster.NewRoleSet(roster.RoleAdmin, roster.RoleSupport), email
+			}}, mods...)...)
+		}
+		zed := admin(a, "zed@example.com")
+		amy := admin(a, "amy@example.com", func(u *roster.User) { u.AccessUntil = now.Add(time.Second) })
+		admin(a, "old@example.com", func(u *roster.User) { u.AccessUntil = now })
+		admin(a, "gone@example.com", func(u *roster.User) { u.Status = roster.StatusInactive })
+		admin(a, "new@example.com", func(u *roster.User) { u.Status = roster.StatusInvited })
+		admin(b, "other@example.com")
+		f.user(a) // Support
+		var got []*roster.User
+		f.update(func(tx roster.Tx) error {
+			var err error
+			got, err = tx.AccountAdmins(f.ctx, a.ID, now)
+			return err
+		})
+		var emails []string
+		for _, u := range got {
+			emails = append(emails, u.Email)
+		}
+		if want := []string{amy.Email, zed.Email}; !slices.Equal(emails, want) {
+			t.Errorf("AccountAdmins = %v, want %v", emails, want)
+		}
+	})
+}
