@@ -160,4 +160,20 @@ func TestQueryPlans(t *testing.T) {
 	if !strings.Contains(out, "users_active_admins") {
 		t.Errorf("last-Admin count does not use the partial index users_active_admins:\n%s", out)
 	}
+
+	// The deadline job reads its work and an account's Admins through
+	// partial indexes, however many users there are.
+	now = roster.Micros(time.Now())
+	for _, c := range []struct {
+		name, query, index string
+		args               []any
+	}{
+		{"due deadlines", sqlstore.DueDeadlinesSQL, "users_deadlines_due", []any{now + 1, now, now + 1, 100}},
+		{"account admins", sqlstore.AccountAdminsSQL, "users_active_admins", []any{acct}},
+	} {
+		out, err := db.Explain(ctx, c.query, c.args...)
+		if err != nil || !strings.Contains(out, c.index) {
+			t.Errorf("%s does not use the partial index %s: %v\n%s", c.name, c.index, err, out)
+		}
+	}
 }

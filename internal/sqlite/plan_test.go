@@ -29,6 +29,21 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("last-Admin count plan = %v, %q; want the partial index users_active_admins", err, plan)
 		}
 	})
+	t.Run("deadline job", func(t *testing.T) {
+		now := roster.Micros(time.Now())
+		for _, c := range []struct {
+			name, query, index string
+			args               []any
+		}{
+			{"due deadlines", sqlstore.DueDeadlinesSQL, "users_deadlines_due", []any{now + 1, now, now + 1, 100}},
+			{"account admins", sqlstore.AccountAdminsSQL, "users_active_admins", []any{acct}},
+		} {
+			plan, err := db.Explain(ctx, c.query, c.args...)
+			if err != nil || !strings.Contains(plan, "INDEX "+c.index) {
+				t.Errorf("%s plan = %v, %q; want the partial index %s", c.name, err, plan, c.index)
+			}
+		}
+	})
 	t.Run("sign-in", func(t *testing.T) {
 		id, now := roster.NewID(time.Now()), roster.Micros(time.Now())
 		for _, c := range []struct {
