@@ -408,6 +408,7 @@ func (s *Service) ListUsers(ctx context.Context, actor *Actor, accountID string,
 	if err := actor.authorize(accountID, "team.manage"); err != nil {
 		return nil, err
 	}
+	q.Now = s.clock.Now()
 	return s.store.ListUsers(ctx, accountID, q)
 }
 

@@ -82,6 +82,11 @@ func TestQueryPlans(t *testing.T) {
 		check{"filtered list", roster.ListQuery{Sort: byName, Limit: 100,
 			Filters: []roster.Filter{{Role: roster.RoleSupport}, {Status: roster.StatusActive}}},
 			[]string{"Index Scan users users_name", "user_counts"}},
+		// Expired access counts as inactive: the total moves the expired
+		// users across, counted through users_deadlines.
+		check{"inactive with expired", roster.ListQuery{Sort: byName, Limit: 100, Now: time.Now(),
+			Filters: []roster.Filter{{Role: roster.RoleSupport}, {Status: roster.StatusInactive}}},
+			[]string{"Index Scan users users_name", "user_counts", "Index Scan users users_deadlines"}},
 		check{"search", roster.ListQuery{Q: "ann", Sort: byName, Limit: 100},
 			[]string{"Bitmap Index Scan users_search"}},
 		check{"rare search", roster.ListQuery{Q: "kowa", Sort: byName, Limit: 100},

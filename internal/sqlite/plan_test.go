@@ -105,6 +105,12 @@ func TestQueryPlans(t *testing.T) {
 			check{"filtered list", roster.ListQuery{Sort: byName, Limit: 100,
 				Filters: []roster.Filter{{Role: roster.RoleSupport}, {Status: roster.StatusActive}}},
 				[]string{"SEARCH users USING INDEX users_name (account_id=?)", "SEARCH user_counts USING PRIMARY KEY (account_id=?"}},
+			// Expired access counts as inactive: the total moves the
+			// expired users across, counted through users_deadlines.
+			check{"inactive with expired", roster.ListQuery{Sort: byName, Limit: 100, Now: time.Now(),
+				Filters: []roster.Filter{{Role: roster.RoleSupport}, {Status: roster.StatusInactive}}},
+				[]string{"SEARCH users USING INDEX users_name (account_id=?)", "SEARCH user_counts USING PRIMARY KEY (account_id=?",
+					"USING INDEX users_deadlines (account_id=? AND access_until<?)"}},
 			check{"search", roster.ListQuery{Q: "ann", Sort: byName, Limit: 100},
 				[]string{"SCAN f VIRTUAL TABLE INDEX 0:M1><", "SEARCH users USING INTEGER PRIMARY KEY (rowid=?)"}},
 			check{"search with filters", roster.ListQuery{Q: "tomás tanaka", Sort: byName, Limit: 100,

@@ -149,6 +149,91 @@ func expertDeadlines(t *testing.T, setup func(*testing.T) *fixture) {
 		}
 	})
 
+	t.Run("ExpiredCountsAsInactive", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		a := f.account()
+		now := t0.Add(30 * day)
+		expert := func(st roster.Status, until time.Time, extra ...roster.RoleID) func(*roster.User) {
+			return func(u *roster.User) {
+				u.Status, u.AccessUntil = st, until
+				u.Roles, u.ExpertAccess = roster.NewRoleSet(append(extra, roster.RoleExpert)...), roster.AccessReadOnly
+			}
+		}
+		users := []*roster.User{
+			f.user(a),
+			f.user(a, expert(roster.StatusActive, now)),                             // ended exactly now
+			f.user(a, expert(roster.StatusActive, now.Add(-day), roster.RoleAdmin)), // ended
+			f.user(a, expert(roster.StatusActive, now.Add(time.Nanosecond*1000))),   // still on
+			f.user(a, func(u *roster.User) { u.Status = roster.StatusInactive }),
+			f.user(a, func(u *roster.User) { u.Status = roster.StatusInvited }),
+			f.user(a, expert(roster.StatusInactive, now.Add(-day))),
+			f.user(a, expert(roster.StatusInvited, now.Add(-day))),
+		}
+		f.user(f.account(), expert(roster.StatusActive, now.Add(-day))) // another account
+		effective := func(u *roster.User) roster.Status {
+			if u.AccessExpired(now) {
+				return roster.StatusInactive
+			}
+			return u.Status
+		}
+		for _, params := range []string{
+			"filter=status:is:inactive", "filter=status:is_not:inactive", "filter=status:is:active",
+			"filter=status:is_not:active", "filter=status:is:invited", "filter=status:is_not:invited",
+			"filter=status:is:inactive&filter=role:is:expert", "filter=status:is:inactive&filter=role:is_not:admin",
+			"filter=status:is_not:active&filter=status:is_not:invited", "filter=role:is:expert",
+			"filter=status:is:active&filter=status:is:inactive", "",
+			"q=first&filter=status:is:inactive", "q=first&filter=status:is:active&filter=role:is:expert",
+		} {
+			q := f.query(params + "&limit=2")
+			q.Now = now
+			var want []string
+			for _, u := range users {
+				ok := true
+				for _, fl := range q.Filters {
+					is := u.Roles.Has(fl.Role)
+					if fl.Status != "" {
+						is = effective(u) == fl.Status
+					}
+					ok = ok && is != fl.Not
+				}
+				if ok {
+					want = append(want, u.ID)
+				}
+			}
+			var got []string
+			for {
+				p, err := f.s.ListUsers(f.ctx, a.ID, q)
+				if err != nil {
+					t.Fatalf("ListUsers(%s) = %v", params, err)
+				}
+				if p.Total != int64(len(want)) {
+					t.Errorf("ListUsers(%s): total %d, want %d", params, p.Total, len(want))
+				}
+				for _, u := range p.Items {
+					got = append(got, u.ID)
+				}
+				if p.NextCursor == nil {
+					break
+				}
+				q.After = p.NextCursor
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("ListUsers(%s) = %d users %v, want %d %v", params, len(got), got, len(want), want)
+			}
+		}
+		// An empty page after a cursor counts on its own: the same total.
+		q := f.query("filter=status:is:inactive&limit=200")
+		q.Now = now
+		last := users[len(users)-1]
+		q.After = roster.CursorFor(q.Sort, &roster.User{ID: "ffffffff-ffff-7fff-bfff-ffffffffffff", NameKey: "zzzz", EmailKey: last.EmailKey})
+		if p, err := f.s.ListUsers(f.ctx, a.ID, q); err != nil || len(p.Items) != 0 || p.Total != 4 {
+			t.Errorf("empty page after the last: %d items, total %d, %v; want none of 4", len(p.Items), p.Total, err)
+		}
+	})
+
 	t.Run("AccountAdmins", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t)

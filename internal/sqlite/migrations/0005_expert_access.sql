@@ -26,3 +26,9 @@ UPDATE users SET access_end_reported_until = access_until
 -- deadline, not the whole table.
 CREATE INDEX users_deadlines_due ON users (access_until)
     WHERE status = 'active' AND access_until <> 0 AND access_end_reported_until <> access_until;
+
+-- Users whose access has a deadline, per account: the Users page's status
+-- filters count active users past their deadline as inactive, and the list
+-- total moves them across with a count through this small index.
+CREATE INDEX users_deadlines ON users (account_id, access_until)
+    WHERE status = 'active' AND access_until <> 0;
