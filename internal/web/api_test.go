@@ -34,9 +34,13 @@ type testEnv struct {
 	router routers.Router
 }
 
-func newTestEnv(t *testing.T, store roster.Store) *testEnv {
+func newTestEnv(t *testing.T, store roster.Store, mods ...func(*roster.Config)) *testEnv {
 	t.Helper()
-	svc := roster.NewService(store, roster.Config{StaffDomains: []string{"tatacommunications.com"}, Secret: make([]byte, 32)})
+	cfg := roster.Config{StaffDomains: []string{"tatacommunications.com"}, Secret: make([]byte, 32)}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	svc := roster.NewService(store, cfg)
 	logs := &syncBuffer{}
 	srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), svc, Options{Secret: make([]byte, 32)}))
 	t.Cleanup(srv.Close)
