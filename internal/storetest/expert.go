@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -265,4 +266,57 @@ func expertDeadlines(t *testing.T, setup func(*testing.T) *fixture) {
 			t.Errorf("AccountAdmins = %v, want %v", emails, want)
 		}
 	})
+}
+
+// UpgradeExpertAccess checks migration 0005_expert_access on data written
+// before it. exec runs a statement on a database migrated up to 0004;
+// userSeq says that users need an explicit seq (SQLite). migrate applies
+// the remaining migrations, and s reads the result.
+//
+// Before: an Expert whose deadline is ahead and one whose deadline passed,
+// and a Support. After: both Experts have the limited-write level (what the
+// Expert role granted before levels), the Support none; the passed deadline
+// counts as reported, so the deadline job does not report an end that came
+// before reports existed, while the running Expert is due for reminders.
+func UpgradeExpertAccess(t *testing.T, exec func(query string, args ...any) error, userSeq bool, migrate func() error, s roster.Store) {
+	t.Helper()
+	ctx := t.Context()
+	acct := roster.NewID(t0)
+	running, ended, support := roster.NewID(t0), roster.NewID(t0), roster.NewID(t0)
+	now := time.Now()
+	seqCol, seq := "", func(int) string { return "" }
+	if userSeq {
+		seqCol = "seq, "
+		seq = func(n int) string { return "(SELECT seq << 32 FROM accounts WHERE id = $2) + " + strconv.Itoa(n) + ", " }
+	}
+	user := func(n int, id string, roles roster.RoleSet, until time.Time) error {
+		email := id + "@example.com"
+		return exec(`INSERT INTO users (`+seqCol+`id, account_id, first_name, last_name, email, email_key, name_key, search_key,
+			status, role_mask, access_until) VALUES (`+seq(n)+`$1, $2, 'Eve', 'Expert', $3, $3, 'eve expert', $4, 'active', $5, $6)`,
+			id, acct, email, "eve expert\n"+email, int64(roles), roster.Micros(until))
+	}
+	expert := roster.NewRoleSet(roster.RoleExpert)
+	for _, err := range []error{
+		exec(`INSERT INTO accounts (id, name) VALUES ($1, 'Acme')`, acct),
+		user(1, running, expert, now.Add(3*24*time.Hour)),
+		user(2, ended, expert|roster.NewRoleSet(roster.RoleSupport), now.Add(-time.Hour)),
+		user(3, support, roster.NewRoleSet(roster.RoleSupport), time.Time{}),
+	} {
+		if err != nil {
+			t.Fatalf("data before 0005: %v", err)
+		}
+	}
+	if err := migrate(); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	for id, want := range map[string]roster.AccessLevel{running: roster.AccessLimitedWrite, ended: roster.AccessLimitedWrite, support: ""} {
+		u, err := s.User(ctx, acct, id)
+		if err != nil || u.ExpertAccess != want {
+			t.Errorf("after 0005: user %s = %+v, %v; want the level %q", id, u, err, want)
+		}
+	}
+	due, err := s.DueDeadlines(ctx, now, roster.ExpertReminderFirst, roster.ExpertReminderLast, 10)
+	if err != nil || len(due) != 1 || due[0].User.ID != running {
+		t.Errorf("after 0005: DueDeadlines = %d users, %v; want only the running Expert", len(due), err)
+	}
 }
