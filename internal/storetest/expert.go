@@ -287,7 +287,9 @@ func UpgradeExpertAccess(t *testing.T, exec func(query string, args ...any) erro
 	seqCol, seq := "", func(int) string { return "" }
 	if userSeq {
 		seqCol = "seq, "
-		seq = func(n int) string { return "(SELECT seq << 32 FROM accounts WHERE id = $2) + " + strconv.Itoa(n) + ", " }
+		seq = func(n int) string {
+			return "(SELECT seq << 32 FROM accounts WHERE id = $2) + " + strconv.Itoa(n) + ", "
+		}
 	}
 	user := func(n int, id string, roles roster.RoleSet, until time.Time) error {
 		email := id + "@example.com"
