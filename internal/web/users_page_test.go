@@ -135,6 +135,8 @@ func TestUsersPageRows(t *testing.T) {
 			"Bob":   {edit, details, {"Revoke Access", "/revoke", true}, del},
 			"Carla": {edit, details, {"Restore Access", "/restore", true}, del},
 			"Dan":   {edit, details, {"Resend Invitation", "/resend", true}, del},
+			// Access expired: extended by Edit, or deleted; not revoked.
+			"Eve": {edit, details, del},
 			// Her own row: she cannot revoke or delete herself.
 			"Alice": {edit, details},
 		} {
