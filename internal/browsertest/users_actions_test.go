@@ -163,7 +163,15 @@ func TestEditUserFromTheList(t *testing.T) {
 	b.setChecked("Admin", true)
 	b.setChecked("Admin", false)
 	b.wantText("#change-summary", "This change removes:", "View logs", "View usage and balance")
+	// A read-only Expert instead of Support: the level decides what is added.
+	b.setChecked("Expert", true)
+	b.setChecked("Read-only", true)
+	b.wantText("#change-summary", "This change adds: View analytics, View communication flows, View numbers, View platform configuration.",
+		"This change removes: View usage and balance.")
+	b.setChecked("Limited write", true)
+	b.wantText("#change-summary", "Design communication flows", "Configure the platform")
 	b.checkPage("user-edit-summary")
+	b.setChecked("Expert", false)
 	b.setChecked("Communication Manager", true)
 	b.follow("users-flash", "Save", http.StatusOK)
 	if got := b.path(); got != list {
