@@ -362,19 +362,21 @@ func TestRunDeadlines(t *testing.T) {
 
 		// Extending starts afresh: a new deadline gets its reminders and
 		// its end.
-		next := e.clock.Now().Add(8 * 24 * time.Hour)
-		if _, err := e.svc.UpdateUser(e.ctx, tn.admin, tn.acct.ID, u.ID, roster.UpdateInput{AccessUntil: &next}, ""); err != nil {
-			t.Fatal(err)
+		setDeadline := func(at time.Time) {
+			t.Helper()
+			if _, err := e.svc.UpdateUser(e.ctx, tn.admin, tn.acct.ID, u.ID, roster.UpdateInput{AccessUntil: &at}, ""); err != nil {
+				t.Fatal(err)
+			}
 		}
+		next := e.clock.Now().Add(8 * 24 * time.Hour)
+		setDeadline(next)
 		run("8 days before the new deadline", 0, 0)
 		e.clockTo(next.Add(-roster.ExpertReminderFirst))
 		run("7 days before the new deadline", 2, 0)
 		// Moved again inside the window: the 7-day reminder is due again
 		// for the new deadline.
 		moved := e.clock.Now().Add(3 * 24 * time.Hour)
-		if _, err := e.svc.UpdateUser(e.ctx, tn.admin, tn.acct.ID, u.ID, roster.UpdateInput{AccessUntil: &moved}, ""); err != nil {
-			t.Fatal(err)
-		}
+		setDeadline(moved)
 		run("deadline moved to 3 days ahead", 2, 0)
 		// Jumping straight into the last day queues the last reminder only.
 		e.clockTo(moved.Add(-time.Hour))
