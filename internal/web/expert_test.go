@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -164,4 +165,37 @@ func TestRolePickerOffersOnlyWhatOneMayGive(t *testing.T) {
 	if got := strings.Join(ids, ","); got != "communication_manager,support,expert" || strings.Join(levels, ",") != "limited_write" {
 		t.Errorf("editing a limited-write Expert, a Communication Manager is offered %s and the levels %v", got, levels)
 	}
+}
+
+// TestEditExpiredExpertPage: the Edit page of an Expert whose access
+// expired says so, accepts a later Access till (access resumes) and
+// refuses other changes until then, in words.
+func TestEditExpiredExpertPage(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s roster.Store) {
+		e := newPageEnv(t, s)
+		acct := e.mustSetup(t)
+		until := e.clock.Now().Add(2 * time.Hour)
+		inv := e.mustInvite(t, acct, "Eve", "Expert", "eve@tatacommunications.com", &until)
+		if _, err := e.svc.UpdateUser(e.ctx, roster.OperatorActor(), acct, inv.user.ID, roster.UpdateInput{
+			Roles: &[]roster.RoleID{roster.RoleExpert}, ExpertAccess: new(roster.AccessReadOnly)}, ""); err != nil {
+			t.Fatal(err)
+		}
+		e.mustRegister(t, inv, newPassword)
+		e.clock.Advance(3 * time.Hour)
+		b := e.browser(t)
+		b.signIn(t, adminEmail, adminPassword)
+		path := "/accounts/" + acct + "/users/" + inv.user.ID + "/edit"
+		p := b.get(t, path).want(t, http.StatusOK).has(t, "<dd>Inactive (access expired)</dd>",
+			"Eve Expert's access expired on 2 Jun 2025. Set a later Access till to give it back; other changes wait until then.",
+			`value="read_only" checked`, `id="role-permissions"`, `data-was-level="read_only"`)
+		b.post(t, path, url.Values{"version": {p.version(t)}, "roles": {"expert"}, "expert_access": {"limited_write"},
+			"access_until": {"2025-06-02"}}).want(t, http.StatusConflict).has(t, "Extend the access deadline first")
+		later := e.clock.Now().AddDate(0, 0, 5).Format(time.DateOnly)
+		b.followFlash(t, b.post(t, path, url.Values{"version": {p.version(t)}, "roles": {"expert"}, "expert_access": {"read_only"},
+			"access_until": {later}}).redirects(t, "/accounts/"+acct+"/users"), "Access deadline of Eve Expert updated.")
+		if u := e.mustUser(t, acct, inv.user.Email); !u.CanSignIn(e.clock.Now()) || u.ExpertAccess != roster.AccessReadOnly {
+			t.Errorf("after extending: %+v, want access back at the same level", u)
+		}
+		b.get(t, path).want(t, http.StatusOK).lacks(t, "access expired")
+	})
 }

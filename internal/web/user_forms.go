@@ -41,6 +41,9 @@ type editedUser struct {
 	WasUntil string // the Access till date, "" for none
 	WasLevel string // the Expert's access level, "" for none
 	Self     bool   // nobody changes their own roles
+	// Expired: the access deadline has passed; only a new one is accepted.
+	Expired   bool
+	ExpiredOn string
 }
 
 // rolePicker is the Roles field: a checkbox per role with its description,
@@ -334,6 +337,9 @@ func (s *server) renderEditUser(w http.ResponseWriter, r *http.Request, pr *page
 		Roles: newRolePicker(pr.account, pr.actor, f, checked, u.Access(), s.svc.StaffDomains()),
 		User: &editedUser{Name: u.FullName(), Email: u.Email, Status: u.Status, Version: u.Version,
 			WasRoles: u.Roles.String(), WasUntil: deadlineValue(u.AccessUntil), WasLevel: string(u.ExpertAccess), Self: u.ID == pr.actor.UserID}}
+	if now := s.svc.Now(); u.AccessExpired(now) {
+		v.User.Status, v.User.Expired, v.User.ExpiredOn = roster.StatusInactive, true, dayInWords(deadlineValue(u.AccessUntil))
+	}
 	return s.render(w, r, pr, status, "user-form", "Edit User: "+u.FullName(), f, v)
 }
 
