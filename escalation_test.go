@@ -38,8 +38,8 @@ func TestNoGrantBeyondOwnPermissions(t *testing.T) {
 			in.Email = fmt.Sprintf("staff%d@%s", seq.Add(1), staffDomain)
 			in.AccessUntil = new(e.clock.Now().Add(24 * time.Hour))
 		}
-		const adminRefusal = "You cannot give the Admin role: it grants api_keys.manage, billing.manage, recharges.manage and 9 more permissions you do not have."
-		const managerRefusal = "You cannot give the Communication Manager role: it grants flows.manage, campaigns.manage, tools.use, analytics.view, which you do not have."
+		const adminRefusal = "You cannot give the Admin role: it grants api_keys.manage, billing.manage, recharges.manage and 11 more permissions you do not have."
+		const managerRefusal = "You cannot give the Communication Manager role: it grants flows.view, flows.manage, campaigns.manage and 2 more permissions you do not have."
 
 		invites := []struct {
 			name string
@@ -50,8 +50,8 @@ func TestNoGrantBeyondOwnPermissions(t *testing.T) {
 			{"Support and Admin", roster.InviteInput{FirstName: "Eve", LastName: "Evans", Email: "eve@acme.example", Roles: roles(roster.RoleSupport, roster.RoleAdmin)}, adminRefusal},
 			{"Communication Manager", roster.InviteInput{FirstName: "Eve", LastName: "Evans", Email: "eve@acme.example", Roles: roles(roster.RoleCommunicationManager)}, managerRefusal},
 			{"Expert", roster.InviteInput{FirstName: "Eve", LastName: "Evans", Email: "eve@" + staffDomain, Roles: roles(roster.RoleExpert),
-				AccessUntil: new(e.clock.Now().Add(24 * time.Hour))},
-				"You cannot give the Expert role: it grants analytics.view, flows.manage, tools.use and 2 more permissions you do not have."},
+				AccessUntil: new(e.clock.Now().Add(24 * time.Hour)), ExpertAccess: roster.AccessLimitedWrite},
+				"You cannot give the Expert (limited write) role: it grants analytics.view, flows.view, numbers.view and 4 more permissions you do not have."},
 			// Fixing the other fields would not make it allowed, so the
 			// refusal comes first.
 			{"Admin with bad names", roster.InviteInput{FirstName: "", LastName: "x", Email: "eve@acme.example", Roles: roles(roster.RoleAdmin)}, adminRefusal},

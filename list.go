@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -64,6 +65,11 @@ type ListQuery struct {
 	Limit   int
 	After   *Cursor // the page after this position; nil for the first page
 	Before  *Cursor // or the page before it (at most one of After and Before)
+	// Now, when set, makes the status filters see a user whose access
+	// deadline has passed by Now as inactive, as the Users page shows them
+	// ("Access expired"), though their stored status is active. Zero: the
+	// stored status. Sorting always uses the stored status.
+	Now time.Time
 }
 
 // Cursor is a keyset position in a list: the row the next page continues

@@ -123,7 +123,7 @@ func (s *Service) Setup(ctx context.Context, token string, in SetupInput, c Clie
 		if err := tx.InsertUser(ctx, u); err != nil {
 			return err
 		}
-		actor := &Actor{AccountID: acct.ID, UserID: u.ID, Name: u.FullName(), Email: u.Email, Roles: u.Roles, IP: c.IP}
+		actor := actorOf(u, c.IP)
 		if err := tx.InsertAudit(ctx, s.event(actor, u, ActionAccountCreated, now, map[string]any{"name": acct.Name, "via": "setup"})); err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ func (s *Service) join(ctx context.Context, tx Tx, m *InvitationMail, ident *Ide
 	if err := tx.UpdateUser(ctx, u); err != nil {
 		return err
 	}
-	actor := &Actor{AccountID: u.AccountID, UserID: u.ID, Name: u.FullName(), Email: u.Email, Roles: u.Roles, IP: c.IP}
+	actor := actorOf(u, c.IP)
 	return tx.InsertAudit(ctx, s.event(actor, u, ActionUserJoined, now, details))
 }
 

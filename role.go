@@ -22,6 +22,7 @@ var Permissions = []Permission{
 	{"recharges.manage", "Recharge the account", "Recharges", "Buy credit and manage automatic recharges."},
 	{"logs.view", "View logs", "Logs", "Read message and call logs."},
 	{"analytics.view", "View analytics", "Analytics", "Open the analytics dashboards."},
+	{"flows.view", "View communication flows", "Communication flows", "Open communication flows and their settings, read-only."},
 	{"flows.manage", "Design communication flows", "Communication flows", "Create and change communication flows."},
 	{"campaigns.manage", "Manage campaigns", "Campaigns", "Create, schedule and stop campaigns on every channel."},
 	{"tools.use", "Use tools", "Tools", "Use the platform's tools offerings."},
@@ -29,6 +30,7 @@ var Permissions = []Permission{
 	{"whatsapp.campaigns", "WhatsApp campaigns", "WhatsApp", "Launch WhatsApp campaigns."},
 	{"numbers.view", "View numbers", "Numbers", "Open the Numbers page, read-only."},
 	{"numbers.manage", "Manage numbers", "Numbers", "Buy, configure and release numbers."},
+	{"platform.view", "View platform configuration", "Platform configuration", "See the account's platform configuration, read-only."},
 	{"platform.configure", "Configure the platform", "Platform configuration", "Change the account's platform configuration."},
 }
 
@@ -59,13 +61,15 @@ type Role struct {
 // bit in a RoleSet, which is stored: append only, never reorder.
 var Roles = []Role{
 	{ID: RoleAdmin, Name: "Admin", Description: "Can access all features, create and edit the team, manage API credentials and billing, see logs and usage.",
-		Permissions: []string{"team.manage", "api_keys.manage", "billing.manage", "usage.view", "recharges.manage", "logs.view", "analytics.view", "flows.manage", "campaigns.manage", "tools.use", "whatsapp.channel", "whatsapp.campaigns", "numbers.view", "numbers.manage", "platform.configure"}},
+		Permissions: []string{"team.manage", "api_keys.manage", "billing.manage", "usage.view", "recharges.manage", "logs.view", "analytics.view", "flows.view", "flows.manage", "campaigns.manage", "tools.use", "whatsapp.channel", "whatsapp.campaigns", "numbers.view", "numbers.manage", "platform.view", "platform.configure"}},
 	{ID: RoleCommunicationManager, Name: "Communication Manager", Description: "Can design communication flows, manage campaigns and use the tools offerings; has access to logs, analytics and usage.",
-		Permissions: []string{"flows.manage", "campaigns.manage", "tools.use", "logs.view", "analytics.view", "usage.view"}},
+		Permissions: []string{"flows.view", "flows.manage", "campaigns.manage", "tools.use", "logs.view", "analytics.view", "usage.view"}},
 	{ID: RoleSupport, Name: "Support", Description: "Can only access logs and usage.",
 		Permissions: []string{"logs.view", "usage.view"}},
+	// The Expert's permissions depend on the access level (AccessLevels):
+	// Permissions holds what every Expert has, the read-only level.
 	{ID: RoleExpert, Name: "Expert", Description: "Operator staff who can support you to resolve any issue or configure the platform, until an access deadline.", StaffOnly: true,
-		Permissions: []string{"logs.view", "analytics.view", "flows.manage", "tools.use", "platform.configure", "numbers.view"}},
+		Permissions: expertReadOnly},
 	{ID: RoleWhatsAppOnly, Name: "WhatsApp Only", Description: "Can only access the WhatsApp channel and launch WhatsApp campaigns.", Additional: true,
 		Permissions: []string{"whatsapp.channel", "whatsapp.campaigns"}},
 	{ID: RoleNumbersReadOnly, Name: "Numbers Read-Only", Description: "Can only access the Numbers page, read-only.", Additional: true,
@@ -139,40 +143,18 @@ func (s RoleSet) String() string {
 var AdditionalRoles = NewRoleSet(RoleWhatsAppOnly, RoleNumbersReadOnly)
 
 // Grant is one permission a user holds, with the roles that grant it.
+// ExpertAccess is the Expert's access level when the Expert role is among
+// them, so that "Expert" can be told with its level.
 type Grant struct {
 	Permission
-	GrantedBy []RoleID `json:"granted_by"`
+	GrantedBy    []RoleID    `json:"granted_by"`
+	ExpertAccess AccessLevel `json:"expert_access,omitempty"`
 }
 
-// Grants returns every permission the set grants, in catalogue order.
-func (s RoleSet) Grants() []Grant {
-	var out []Grant
-	for _, p := range Permissions {
-		var by []RoleID
-		for _, id := range s.IDs() {
-			r, _ := RoleByID(id)
-			for _, rp := range r.Permissions {
-				if rp == p.ID {
-					by = append(by, id)
-				}
-			}
-		}
-		if len(by) > 0 {
-			out = append(out, Grant{Permission: p, GrantedBy: by})
-		}
-	}
-	return out
-}
+// Grants returns every permission the set grants, in catalogue order, the
+// Expert's at the read-only level. Access.Grants knows the level.
+func (s RoleSet) Grants() []Grant { return Access{Roles: s}.Grants() }
 
-// Can reports whether the set grants permission.
-func (s RoleSet) Can(permission string) bool {
-	for _, id := range s.IDs() {
-		r, _ := RoleByID(id)
-		for _, p := range r.Permissions {
-			if p == permission {
-				return true
-			}
-		}
-	}
-	return false
-}
+// Can reports whether the set grants permission, the Expert's at the
+// read-only level; Access.Can (and Actor.Can) know the level.
+func (s RoleSet) Can(permission string) bool { return Access{Roles: s}.Can(permission) }

@@ -94,23 +94,40 @@ func (s *Service) LinkLifetimes() (invitation, reset, setup time.Duration) {
 
 // Actor is an authenticated caller: a user of one account, or the operator.
 type Actor struct {
-	AccountID string
-	UserID    string // "" for the operator
-	Name      string
-	Email     string
-	Roles     RoleSet
-	IP        string
-	Operator  bool
+	AccountID    string
+	UserID       string // "" for the operator
+	Name         string
+	Email        string
+	Roles        RoleSet
+	ExpertAccess AccessLevel // the level of the Expert role, if held
+	IP           string
+	Operator     bool
 }
 
 // OperatorActor is the platform operator acting through the CLI.
 func OperatorActor() *Actor { return &Actor{Operator: true, Name: "Operator"} }
 
+// actorOf returns the actor of a user who may act, calling from ip.
+func actorOf(u *User, ip string) *Actor {
+	return &Actor{AccountID: u.AccountID, UserID: u.ID, Name: u.FullName(), Email: u.Email, Roles: u.Roles,
+		ExpertAccess: u.ExpertAccess, IP: ip}
+}
+
+// Access returns what the actor holds.
+func (a *Actor) Access() Access { return Access{Roles: a.Roles, Expert: a.ExpertAccess} }
+
+// Can reports whether the actor holds permission in their account: the
+// union over their roles, the Expert's set chosen by the access level. The
+// operator can do everything.
+func (a *Actor) Can(permission string) bool {
+	return a.Operator || a.Access().Can(permission)
+}
+
 func (a *Actor) can(accountID, permission string) bool {
 	if a.Operator {
 		return true
 	}
-	return a.AccountID == accountID && a.Roles.Can(permission)
+	return a.AccountID == accountID && a.Can(permission)
 }
 
 // authorize returns CodeNotFound for an actor of another account (so another
@@ -122,7 +139,7 @@ func (a *Actor) authorize(accountID, permission string) error {
 	if a.AccountID != accountID {
 		return Errorf(CodeNotFound, "No account with this id exists.")
 	}
-	if !a.Roles.Can(permission) {
+	if !a.Can(permission) {
 		return Errorf(CodeForbidden, "Your roles do not include the %q permission needed for this.", permission)
 	}
 	return nil
@@ -150,7 +167,7 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key, ip string) (*Acto
 	if !u.CanSignIn(now) {
 		return nil, unauthorized
 	}
-	return &Actor{AccountID: u.AccountID, UserID: u.ID, Name: u.FullName(), Email: u.Email, Roles: u.Roles, IP: ip}, nil
+	return actorOf(u, ip), nil
 }
 
 // CanSignIn reports whether the user may act at now: active and, if they
@@ -159,9 +176,17 @@ func (u *User) CanSignIn(now time.Time) bool {
 	return u.Status == StatusActive && (u.AccessUntil.IsZero() || now.Before(u.AccessUntil))
 }
 
-// checkRoles validates a role list against the account and the email,
-// recording problems under "roles" and "access_until".
-func (s *Service) checkRoles(p *Problems, acct *Account, email string, ids []RoleID, accessUntil time.Time) RoleSet {
+// AccessExpired reports whether the user's access ended by its deadline at
+// now: active, but the deadline has come. The Users page shows them as
+// Inactive with "Access expired".
+func (u *User) AccessExpired(now time.Time) bool {
+	return u.Status == StatusActive && !u.AccessUntil.IsZero() && !now.Before(u.AccessUntil)
+}
+
+// checkRoles validates a role list and the Expert's access level against
+// the account and the email, recording problems under "roles",
+// "access_until" and "expert_access".
+func (s *Service) checkRoles(p *Problems, acct *Account, email string, ids []RoleID, accessUntil time.Time, level AccessLevel) RoleSet {
 	if len(ids) == 0 {
 		p.Add("roles", "Choose at least one role.")
 		return 0
@@ -184,6 +209,7 @@ func (s *Service) checkRoles(p *Problems, acct *Account, email string, ids []Rol
 		}
 		set |= bit
 	}
+	checkLevel(p, set, level)
 	if set.Has(RoleExpert) {
 		if email != "" && !s.isStaff(email) {
 			p.Add("roles", "The Expert role can only be given to operator staff (emails at %s).", strings.Join(s.cfg.StaffDomains, ", "))
@@ -195,31 +221,65 @@ func (s *Service) checkRoles(p *Problems, acct *Account, email string, ids []Rol
 	return set
 }
 
-// checkGrant refuses a change from roles from to roles to when a role it adds
-// grants a permission the actor does not hold, so that managing the team is
-// never a way to hand out more than one may do oneself. Roles kept or removed
-// do not count. The operator may give any role. It names the first such role
-// and what it would grant, and comes before the other problems of the
-// request: fixing those would not make it allowed.
-func checkGrant(actor *Actor, from, to RoleSet) error {
-	if actor.Operator {
+// checkLevel records under "expert_access" a level that is unknown, missing
+// for an Expert, or given without the Expert role.
+func checkLevel(p *Problems, roles RoleSet, level AccessLevel) {
+	_, known := AccessLevelByID(level)
+	switch {
+	case level != "" && !known:
+		p.Add("expert_access", "Unknown access level %s: use read_only or limited_write.", quoteShort(string(level)))
+	case roles.Has(RoleExpert) && level == "":
+		p.Add("expert_access", "An Expert needs an access level (Access level): read_only or limited_write.")
+	case !roles.Has(RoleExpert) && level != "" && !p.Has("roles"):
+		p.Add("expert_access", "Only an Expert has an access level; leave it out or give the Expert role.")
+	}
+}
+
+// MayGive reports whether the actor may give role id, the Expert at level:
+// only when they hold every permission it grants (no escalation). The
+// operator may give any role. Whether the account has enabled an
+// additional role is another question (Account.EnabledRoles).
+func (a *Actor) MayGive(id RoleID, level AccessLevel) bool {
+	return len(a.missing(id, level)) == 0
+}
+
+// missing lists the permissions of role id at level that the actor lacks.
+func (a *Actor) missing(id RoleID, level AccessLevel) []string {
+	if a.Operator {
 		return nil
 	}
-	for _, id := range (to &^ from).IDs() {
-		r, _ := RoleByID(id)
-		var missing []string
-		for _, perm := range r.Permissions {
-			if !actor.Roles.Can(perm) {
-				missing = append(missing, perm)
-			}
+	var out []string
+	for _, perm := range RolePermissions(id, level) {
+		if !a.Can(perm) {
+			out = append(out, perm)
 		}
+	}
+	return out
+}
+
+// checkGrant refuses a change from access from to access to when a role it
+// adds grants a permission the actor does not hold, so that managing the
+// team is never a way to hand out more than one may do oneself. Roles kept
+// or removed do not count, except the Expert whose access level changes:
+// that counts as giving the Expert role at the new level. The operator may
+// give any role. It names the first such role and what it would grant, and
+// comes before the other problems of the request: fixing those would not
+// make it allowed.
+func checkGrant(actor *Actor, from, to Access) error {
+	added := to.Roles &^ from.Roles
+	if to.Roles.Has(RoleExpert) && from.Roles.Has(RoleExpert) && to.Expert != from.Expert {
+		added |= NewRoleSet(RoleExpert)
+	}
+	for _, id := range added.IDs() {
+		missing := actor.missing(id, to.Expert)
+		name := RoleLabel(id, to.Expert)
 		switch n := len(missing); {
 		case n == 0:
 		case n <= 4:
-			return Errorf(CodeForbidden, "You cannot give the %s role: it grants %s, which you do not have.", r.Name, strings.Join(missing, ", "))
+			return Errorf(CodeForbidden, "You cannot give the %s role: it grants %s, which you do not have.", name, strings.Join(missing, ", "))
 		default:
 			return Errorf(CodeForbidden, "You cannot give the %s role: it grants %s and %d more permissions you do not have.",
-				r.Name, strings.Join(missing[:3], ", "), n-3)
+				name, strings.Join(missing[:3], ", "), n-3)
 		}
 	}
 	return nil
@@ -275,8 +335,9 @@ func (s *Service) InviteUser(ctx context.Context, actor *Actor, accountID string
 	if p.Has("email") {
 		email = ""
 	}
-	u.Roles = s.checkRoles(&p, acct, email, in.Roles, u.AccessUntil)
-	if err := checkGrant(actor, 0, u.Roles); err != nil {
+	u.Roles = s.checkRoles(&p, acct, email, in.Roles, u.AccessUntil, in.ExpertAccess)
+	u.ExpertAccess = in.ExpertAccess
+	if err := checkGrant(actor, Access{}, u.Access()); err != nil {
 		return nil, err
 	}
 	if err := p.Err(); err != nil {
@@ -298,8 +359,11 @@ func (s *Service) InviteUser(ctx context.Context, actor *Actor, accountID string
 		if err := s.sendInvitation(ctx, tx, u, now); err != nil {
 			return err
 		}
-		return tx.InsertAudit(ctx, s.event(actor, u, ActionUserInvited, now, map[string]any{
-			"roles": u.Roles.IDs(), "access_until": timeOrNil(u.AccessUntil)}))
+		details := map[string]any{"roles": u.Roles.IDs(), "access_until": timeOrNil(u.AccessUntil)}
+		if u.ExpertAccess != "" {
+			details["expert_access"] = u.ExpertAccess
+		}
+		return tx.InsertAudit(ctx, s.event(actor, u, ActionUserInvited, now, details))
 	})
 	if err != nil {
 		return nil, err
@@ -316,6 +380,13 @@ func (s *Service) sendInvitation(ctx context.Context, tx Tx, u *User, now time.T
 		return err
 	}
 	return tx.InsertOutbox(ctx, &OutboxMessage{ID: NewID(now), AccountID: u.AccountID, Kind: MailInvitation, Ref: inv.ID, To: u.Email, CreatedAt: now})
+}
+
+func levelOrNil(l AccessLevel) any {
+	if l == "" {
+		return nil
+	}
+	return l
 }
 
 func timeOrNil(t time.Time) any {
@@ -337,6 +408,7 @@ func (s *Service) ListUsers(ctx context.Context, actor *Actor, accountID string,
 	if err := actor.authorize(accountID, "team.manage"); err != nil {
 		return nil, err
 	}
+	q.Now = s.clock.Now()
 	return s.store.ListUsers(ctx, accountID, q)
 }
 
@@ -390,7 +462,7 @@ func (s *Service) UserPermissions(ctx context.Context, actor *Actor, accountID, 
 	if err != nil {
 		return nil, err
 	}
-	return d.Roles.Grants(), nil
+	return d.Access().Grants(), nil
 }
 
 // ETag returns the entity tag of a user's current version.
@@ -469,19 +541,33 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Actor, accountID, userI
 				s.checkAccessUntil(&p, until)
 			}
 		}
+		level := u.ExpertAccess
+		if in.ExpertAccess != nil {
+			level = *in.ExpertAccess
+		}
 		roles := u.Roles
 		if in.Roles != nil {
-			roles = s.checkRoles(&p, acct, u.Email, *in.Roles, until)
-			if err := checkGrant(actor, u.Roles, roles); err != nil {
-				return err
+			if in.ExpertAccess == nil && !slices.Contains(*in.Roles, RoleExpert) {
+				level = "" // the level goes with the Expert role
 			}
-		} else if roles.Has(RoleExpert) && until.IsZero() {
-			p.Add("access_until", "An Expert needs an access deadline (Access Till).")
+			roles = s.checkRoles(&p, acct, u.Email, *in.Roles, until, level)
+		} else {
+			checkLevel(&p, roles, level)
+			if roles.Has(RoleExpert) && until.IsZero() {
+				p.Add("access_until", "An Expert needs an access deadline (Access Till).")
+			}
+		}
+		to := Access{Roles: roles, Expert: level}
+		if err := s.checkDeadlineRules(u, to, until, now); err != nil {
+			return err
+		}
+		if err := checkGrant(actor, u.Access(), to); err != nil {
+			return err
 		}
 		if err := p.Err(); err != nil {
 			return err
 		}
-		if roles == u.Roles && until.Equal(u.AccessUntil) {
+		if roles == u.Roles && level == u.ExpertAccess && until.Equal(u.AccessUntil) {
 			return nil // nothing to change; no audit event
 		}
 		if u.Roles.Has(RoleAdmin) && (!roles.Has(RoleAdmin) || !until.IsZero() && u.AccessUntil.IsZero()) {
@@ -502,13 +588,34 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Actor, accountID, userI
 			details["access_until_from"] = timeOrNil(u.AccessUntil)
 			details["access_until_to"] = timeOrNil(until)
 		}
-		u.Roles, u.AccessUntil = roles, until
+		if level != u.ExpertAccess {
+			details["expert_access_from"] = levelOrNil(u.ExpertAccess)
+			details["expert_access_to"] = levelOrNil(level)
+		}
+		// An expired Expert given a new deadline: the period that ended is
+		// reported first, if the deadline job has not done it yet.
+		var report string
+		if !until.Equal(u.AccessUntil) && u.AccessExpired(now) {
+			r, err := endReason(ctx, tx, u, ExpertEndExpired, now)
+			if err != nil {
+				return err
+			}
+			report = r
+		}
+		was := *u
+		u.Roles, u.AccessUntil, u.ExpertAccess = roles, until, level
 		u.Version++
 		u.UpdatedAt = now
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		return tx.InsertAudit(ctx, s.event(actor, u, ActionUserUpdated, now, details))
+		if err := tx.InsertAudit(ctx, s.event(actor, u, ActionUserUpdated, now, details)); err != nil {
+			return err
+		}
+		if report != "" {
+			return s.queueExpertReport(ctx, tx, &was, report, now)
+		}
+		return nil
 	})
 }
 
@@ -564,6 +671,10 @@ func (s *Service) RevokeUser(ctx context.Context, actor *Actor, accountID, userI
 		if u.Status != StatusActive {
 			return Errorf(CodeConflict, "Only an active user's access can be revoked; %s is %s.", u.FullName(), statusWords(u.Status))
 		}
+		if u.AccessExpired(now) {
+			return Errorf(CodeConflict, "%s's access already ended at its deadline (%s): extend the deadline to give it back, or delete them.",
+				u.FullName(), deadlineWords(u.AccessUntil))
+		}
 		if err := guardLastAdmin(ctx, tx, u, "revoking their access would leave the account without one"); err != nil {
 			return err
 		}
@@ -577,7 +688,13 @@ func (s *Service) RevokeUser(ctx context.Context, actor *Actor, accountID, userI
 		if note != "" {
 			d["note"] = note
 		}
-		return tx.InsertAudit(ctx, s.event(actor, u, ActionUserRevoked, now, d))
+		if err := tx.InsertAudit(ctx, s.event(actor, u, ActionUserRevoked, now, d)); err != nil {
+			return err
+		}
+		if u.Roles.Has(RoleExpert) {
+			return s.queueExpertReport(ctx, tx, u, ExpertEndRevoked, now)
+		}
+		return nil
 	})
 }
 
@@ -602,6 +719,9 @@ func (s *Service) RestoreUser(ctx context.Context, actor *Actor, accountID, user
 		u.Version++
 		u.UpdatedAt = now
 		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := restartAccessPeriod(ctx, tx, u, now); err != nil {
 			return err
 		}
 		return tx.InsertAudit(ctx, s.event(actor, u, ActionUserRestored, now, nil))
@@ -665,12 +785,22 @@ func (s *Service) DeleteUser(ctx context.Context, actor *Actor, accountID, userI
 		if err := guardLastAdmin(ctx, tx, u, "deleting them would leave the account without one"); err != nil {
 			return err
 		}
+		report, err := endReason(ctx, tx, u, ExpertEndDeleted, now)
+		if err != nil {
+			return err
+		}
 		keys, err := tx.DeleteUser(ctx, accountID, userID)
 		if err != nil {
 			return err
 		}
-		return tx.InsertAudit(ctx, s.event(actor, u, ActionUserDeleted, now, map[string]any{
-			"roles": u.Roles.IDs(), "status": u.Status, "api_keys_deleted": keys}))
+		if err := tx.InsertAudit(ctx, s.event(actor, u, ActionUserDeleted, now, map[string]any{
+			"roles": u.Roles.IDs(), "status": u.Status, "api_keys_deleted": keys})); err != nil {
+			return err
+		}
+		if report != "" {
+			return s.queueExpertReport(ctx, tx, u, report, now)
+		}
+		return nil
 	})
 	return err
 }

@@ -103,11 +103,21 @@ func (e *env) invite(t testing.TB, tn *tenant, mods ...func(*roster.InviteInput)
 	for _, m := range mods {
 		m(&in)
 	}
+	defaultLevel(&in)
 	u, err := e.svc.InviteUser(e.ctx, tn.admin, tn.acct.ID, in)
 	if err != nil {
 		t.Fatalf("InviteUser(%+v) = %v", in, err)
 	}
 	return u
+}
+
+// defaultLevel gives an invited Expert without an access level the
+// limited-write level, which Experts had before levels existed; the tests
+// of levels set theirs.
+func defaultLevel(in *roster.InviteInput) {
+	if slices.Contains(in.Roles, roster.RoleExpert) && in.ExpertAccess == "" {
+		in.ExpertAccess = roster.AccessLimitedWrite
+	}
 }
 
 // activate makes an invited user active, as registration will; sign-in
@@ -441,6 +451,7 @@ func TestInviteUserValidation(t *testing.T) {
 				in := roster.InviteInput{FirstName: "Grace", LastName: "Hopper", Email: fmt.Sprintf("case%d@acme.example", i),
 					Roles: roles(roster.RoleSupport)}
 				tt.in(&in, e.clock.Now())
+				defaultLevel(&in)
 				before := e.snapshot(t, e.acct.ID)
 				u, err := e.svc.InviteUser(e.ctx, e.admin, e.acct.ID, in)
 				if tt.fields != nil {
@@ -490,7 +501,8 @@ func TestInviteUserRules(t *testing.T) {
 			before := e.auditIDs(t, e.acct.ID)
 			until := e.clock.Now().Add(48 * time.Hour)
 			u, err := e.svc.InviteUser(e.ctx, e.admin, e.acct.ID, roster.InviteInput{FirstName: " Eve ", LastName: "Expert",
-				Email: "Eve.Expert@TataCommunications.com", Roles: roles(roster.RoleSupport, roster.RoleExpert), AccessUntil: &until})
+				Email: "Eve.Expert@TataCommunications.com", Roles: roles(roster.RoleSupport, roster.RoleExpert), AccessUntil: &until,
+				ExpertAccess: roster.AccessLimitedWrite})
 			if err != nil {
 				t.Fatalf("InviteUser = %v", err)
 			}
@@ -507,7 +519,7 @@ func TestInviteUserRules(t *testing.T) {
 			}
 			ev := e.lastEvent(t, e.acct.ID, before)
 			wantEvent(t, ev, e.admin, u, roster.ActionUserInvited, e.clock.Now(), map[string]any{
-				"roles": roles(roster.RoleSupport, roster.RoleExpert), "access_until": until.Format(time.RFC3339)})
+				"roles": roles(roster.RoleSupport, roster.RoleExpert), "access_until": until.Format(time.RFC3339), "expert_access": "limited_write"})
 		})
 
 		t.Run("DuplicateEmailIsConflict", func(t *testing.T) {
@@ -649,10 +661,10 @@ func TestUpdateUserValidation(t *testing.T) {
 			return roster.UpdateInput{Roles: new(roles(roster.RoleSupport, roster.RoleNumbersReadOnly))}
 		}, []string{"roles"}},
 		{"expert for a non-staff email", support, func(now time.Time) roster.UpdateInput {
-			return roster.UpdateInput{Roles: new(roles(roster.RoleExpert)), AccessUntil: new(now.Add(time.Hour))}
+			return roster.UpdateInput{Roles: new(roles(roster.RoleExpert)), AccessUntil: new(now.Add(time.Hour)), ExpertAccess: new(roster.AccessReadOnly)}
 		}, []string{"roles"}},
 		{"expert for a non-staff email without deadline", support, func(time.Time) roster.UpdateInput {
-			return roster.UpdateInput{Roles: new(roles(roster.RoleExpert))}
+			return roster.UpdateInput{Roles: new(roles(roster.RoleExpert)), ExpertAccess: new(roster.AccessReadOnly)}
 		}, []string{"roles", "access_until"}},
 		{"access_until in the past", support, func(now time.Time) roster.UpdateInput {
 			return roster.UpdateInput{AccessUntil: new(now.Add(-time.Minute))}

@@ -350,7 +350,7 @@ func (s *Service) ActorFor(ctx context.Context, ident *Identity, accountID strin
 	if !u.CanSignIn(s.clock.Now()) {
 		return nil, notFound
 	}
-	return &Actor{AccountID: u.AccountID, UserID: u.ID, Name: u.FullName(), Email: u.Email, Roles: u.Roles, IP: c.IP}, nil
+	return actorOf(u, c.IP), nil
 }
 
 // Memberships lists the accounts of an identity, with the user of each.

@@ -44,7 +44,7 @@ type Store interface {
 	// user who created it; CodeNotFound when missing. Only the fields
 	// authentication needs are filled: the key's ID, AccountID, UserID,
 	// ExpiresAt and Disabled; the user's ID, AccountID, FirstName,
-	// LastName, Email, Roles, Status and AccessUntil.
+	// LastName, Email, Roles, ExpertAccess, Status and AccessUntil.
 
 	APIKeyOwner(ctx context.Context, hash []byte) (*APIKey, *User, error)
 	// AuditEvents returns the page of an account's audit log that q
@@ -146,6 +146,13 @@ type Store interface {
 	// AuthChangeHead returns the highest seq of the access change log (0
 	// when empty): every change committed later has a higher seq.
 	AuthChangeHead(ctx context.Context) (int64, error)
+	// DueDeadlines returns, soonest deadline first, up to limit active
+	// users whose access deadline is at or before now+remindFirst and
+	// whose end is not marked reported (ClaimAccessEnd), and for whom the
+	// deadline job has work: the deadline has come (at or before now), or
+	// no reminder was claimed for this deadline yet, or only the first
+	// while the deadline is at or before now+remindLast.
+	DueDeadlines(ctx context.Context, now time.Time, remindFirst, remindLast time.Duration, limit int) ([]*DueDeadline, error)
 
 	// Update runs fn in a write transaction.
 	Update(ctx context.Context, fn func(Tx) error) error
@@ -189,6 +196,21 @@ type Tx interface {
 	// CountPermanentAdmins counts the account's active Admins who have no
 	// access deadline.
 	CountPermanentAdmins(ctx context.Context, accountID string) (int64, error)
+	// AccountAdmins returns the account's Admins who may act at now
+	// (active, before their deadline if they have one), by email.
+	AccountAdmins(ctx context.Context, accountID string, now time.Time) ([]*User, error)
+
+	// ClaimExpertReminder records that reminder stage (1, 2, ...) of a
+	// user's deadline until is sent, if the user is active, the deadline
+	// is still until and no stage as high was recorded for it; false when
+	// not (another instance claimed it first, or the user changed). The
+	// record is per deadline: a new deadline starts from no reminder.
+	ClaimExpertReminder(ctx context.Context, accountID, userID string, until time.Time, stage int) (bool, error)
+	// ClaimAccessEnd records that the end of a user's access at deadline
+	// until is reported, if the deadline is still until and its end was
+	// not recorded yet; false when not. Of concurrent claims exactly one
+	// wins.
+	ClaimAccessEnd(ctx context.Context, accountID, userID string, until time.Time) (bool, error)
 
 	InsertInvitation(ctx context.Context, inv *Invitation) error
 	// SupersedeInvitations kills every unused invitation of a user.

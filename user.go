@@ -40,8 +40,9 @@ type User struct {
 	Email           string
 	Roles           RoleSet
 	Status          Status
-	AccessUntil     time.Time // zero: no deadline
-	InvitedBy       string    // user id of the inviter; "" when the operator invited
+	AccessUntil     time.Time   // zero: no deadline
+	ExpertAccess    AccessLevel // the Expert's access level; "" without the Expert role
+	InvitedBy       string      // user id of the inviter; "" when the operator invited
 	InvitedByName   string
 	InvitedAt       time.Time
 	JoinedAt        time.Time // zero until registration
@@ -85,6 +86,8 @@ type InviteInput struct {
 	Email       string
 	Roles       []RoleID
 	AccessUntil *time.Time
+	// ExpertAccess is required with the Expert role and refused without it.
+	ExpertAccess AccessLevel
 }
 
 // UpdateInput is the Edit User dialog: nil fields stay as they are. A zero
@@ -92,6 +95,10 @@ type InviteInput struct {
 type UpdateInput struct {
 	Roles       *[]RoleID
 	AccessUntil *time.Time
+	// ExpertAccess sets the Expert's access level; "" clears it, which
+	// only a user without the Expert role may have. Nil keeps the level,
+	// and removing the Expert role clears it.
+	ExpertAccess *AccessLevel
 }
 
 // RevokeInput is the Revoke Access dialog.

@@ -391,6 +391,8 @@ func TestServeRejectsBadConfig(t *testing.T) {
 		{[]string{"--shutdown-timeout", "-1s"}, nil, "--shutdown-timeout: give a positive duration"},
 		{nil, map[string]string{"ROSTER_SHUTDOWN_TIMEOUT": "soon"}, "ROSTER_SHUTDOWN_TIMEOUT: "},
 		{nil, map[string]string{"ROSTER_LOG_FORMAT": "xml"}, "--log-format: use text or json"},
+		{[]string{"--max-expert-days", "0"}, nil, "--max-expert-days: give a whole number of days from 1 to 3650"},
+		{nil, map[string]string{"ROSTER_MAX_EXPERT_DAYS": "ninety"}, "--max-expert-days: give a whole number of days"},
 		{[]string{"extra"}, nil, `unexpected argument "extra"`},
 	}
 	for _, tt := range tests {

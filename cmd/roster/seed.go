@@ -336,6 +336,12 @@ func (g *seedGen) user(accountID string) *roster.User {
 		// Experts come for a while: invited recently, with a deadline ahead.
 		u.InvitedAt = g.between(g.now.Add(-60*day), g.now)
 		u.AccessUntil = g.between(g.now.Add(day), g.now.Add(80*day))
+		// Both access levels, without drawing from the generator (the
+		// rest of the data stays as it was).
+		u.ExpertAccess = roster.AccessReadOnly
+		if len(u.Email)%2 == 1 {
+			u.ExpertAccess = roster.AccessLimitedWrite
+		}
 	} else {
 		u.InvitedAt = g.between(g.now.Add(-730*day), g.now)
 	}

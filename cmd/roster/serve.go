@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +52,8 @@ comma-separated list from its variable.`,
 			c.db = addDBFlags(fs, true)
 			c.staff = fs.EnvList("staff-domain", []string{defaultStaffDomain},
 				"email domain of the operator's staff, who alone may hold the Expert role")
+			c.maxExpertDays = fs.EnvString("max-expert-days", "90",
+				"how many days ahead an access deadline (an Expert's Access Till) may be set, 1 to 3650")
 			c.web = addWebFlags(fs)
 			c.mail = addMailFlags(fs)
 			c.logs = addLogFlags(fs, "info")
@@ -62,13 +66,15 @@ comma-separated list from its variable.`,
 
 // serveConfig holds the flags of serve.
 type serveConfig struct {
-	addr     *string
-	db       *dbFlags
-	staff    *listFlag
-	web      *webFlags
-	mail     *mailFlags
-	logs     *logFlags
-	shutdown *time.Duration
+	addr  *string
+	db    *dbFlags
+	staff *listFlag
+	// maxExpertDays bounds access deadlines (roster.Config.MaxAccessTime).
+	maxExpertDays *string
+	web           *webFlags
+	mail          *mailFlags
+	logs          *logFlags
+	shutdown      *time.Duration
 }
 
 // HTTP server limits: generous for the API's small requests, tight enough
@@ -99,6 +105,10 @@ func serve(ctx context.Context, e *env, c *serveConfig) error {
 	}
 	if *c.shutdown <= 0 {
 		return usageErrorf("--shutdown-timeout: give a positive duration such as 15s")
+	}
+	maxDays, err := strconv.Atoi(strings.TrimSpace(*c.maxExpertDays))
+	if err != nil || maxDays < 1 || maxDays > 3650 {
+		return usageErrorf("--max-expert-days: give a whole number of days from 1 to 3650, such as 90")
 	}
 	smtp, from, err := c.mail.sender()
 	if err != nil {
@@ -141,7 +151,8 @@ func serve(ctx context.Context, e *env, c *serveConfig) error {
 	}
 	svc := roster.NewService(st, roster.Config{StaffDomains: staff, Secret: secret, Passwords: password.Default(),
 		InvitationTTL: *c.web.invitationTTL, ResetTTL: *c.web.resetTTL,
-		SessionIdle: *c.web.sessionIdle, SessionMax: *c.web.sessionMax, MailQueued: worker.Kick, Logger: logger})
+		SessionIdle: *c.web.sessionIdle, SessionMax: *c.web.sessionMax, MailQueued: worker.Kick, Logger: logger,
+		MaxAccessTime: time.Duration(maxDays) * 24 * time.Hour})
 	opToken := operatorToken(secret)
 	srv := &http.Server{
 		Handler: web.NewServer(logger, svc, web.Options{PublicURL: public, TrustedProxies: proxies, Secret: secret,
@@ -165,6 +176,7 @@ func serve(ctx context.Context, e *env, c *serveConfig) error {
 		}
 	})
 	wg.Go(func() { prune(bg, svc, logger) })
+	wg.Go(func() { deadlines(bg, svc, logger) })
 	defer func() {
 		stopBG()
 		wg.Wait()
@@ -208,6 +220,32 @@ func serve(ctx context.Context, e *env, c *serveConfig) error {
 	svc.Drain() // password reset requests answered but not yet written
 	logger.Info("stopped")
 	return nil
+}
+
+// deadlinesEvery is how often serve runs the access deadline job: the
+// reminders before an Expert's access ends and the report once it has.
+// Access itself ends at the deadline on every request, without the job.
+const deadlinesEvery = time.Minute
+
+// deadlines runs svc.RunDeadlines at start and every deadlinesEvery until
+// ctx ends. Several instances may run it at once (each step is claimed).
+func deadlines(ctx context.Context, svc *roster.Service, logger *slog.Logger) {
+	t := time.NewTicker(deadlinesEvery)
+	defer t.Stop()
+	for {
+		reminders, ended, err := svc.RunDeadlines(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Error("access deadlines", "err", err)
+		case reminders+ended > 0:
+			logger.Info("access deadlines", "reminders_queued", reminders, "access_ended", ended)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // pruneEvery is how often serve deletes dead sessions and stale throttles.

@@ -63,16 +63,20 @@ func TestAddNewUser(t *testing.T) {
 	b.follow("user-add", "Add New User", http.StatusOK)
 	b.wantText("h1", "Add New User")
 
-	// Only an Expert needs the Access till field: the form shows it when
-	// Expert is ticked.
-	if b.has("#f-access_until-reveal.shown") || eval[bool](b, `() => document.getElementById("f-access_until").getClientRects().length > 0`) {
-		t.Error("Add New User shows Access till before Expert is ticked")
+	// Only an Expert needs the Access till and Access level fields: the
+	// form shows them when Expert is ticked.
+	if b.has("#f-access_until-reveal.shown") || eval[bool](b, `() => document.getElementById("f-access_until").getClientRects().length > 0 ||
+		document.getElementById("f-level-read_only").getClientRects().length > 0`) {
+		t.Error("Add New User shows Access till or Access level before Expert is ticked")
 	}
 	b.setChecked("Expert", true)
 	b.waitVisible("#f-access_until")
+	b.waitVisible("#f-level-read_only")
+	b.wantText("#f-expert_access", "Access level", "Read-only", "Limited write", "never billing")
 	b.checkPage("user-add-expert")
 	b.setChecked("Expert", false)
 	b.waitHidden("#f-access_until")
+	b.waitHidden("#f-level-read_only")
 
 	// Everything wrong: each message beside its field, the input kept.
 	b.fill("First Name", "Al")
@@ -122,6 +126,10 @@ func TestAddNewUser(t *testing.T) {
 	b.setChecked("Expert", true)
 	b.waitVisible("#f-access_until")
 	b.fill("Access till", until.Format(time.DateOnly))
+	// Without a level the server refuses, beside the level's field.
+	b.follow("user-add-errors", "Save", http.StatusUnprocessableEntity)
+	b.wantText("#f-expert_access", "An Expert needs an access level")
+	b.setChecked("Limited write", true)
 	b.follow("users-flash", "Save", http.StatusOK)
 	wantFlash(t, b, "Invitation sent to Katherine Johnson")
 	wantRow(t, b, "Katherine Johnson", "Expert", "Invitation Sent", "Access until "+until.Format("2 Jan 2006"))
@@ -139,8 +147,32 @@ func TestEditUserFromTheList(t *testing.T) {
 	b.press(keyEscape)
 	openAction(t, b, grace.fullName(), "Edit", "Edit User", "user-edit-dialog")
 	b.wantText("dialog.modal[open]", grace.fullName(), grace.Email, "Invitation Sent")
+	if b.has("#change-summary.shown") {
+		t.Error("the Edit dialog shows a change summary before anything changed")
+	}
 	b.setChecked("Communication Manager", true)
 	b.setChecked("Support", false)
+	// Before saving, the dialog says what the change adds and removes:
+	// Support's features are all in Communication Manager's.
+	b.waitVisible("#change-summary")
+	b.wantText("#change-summary", "This change adds:", "Design communication flows", "Manage campaigns")
+	if got := b.text("#change-summary"); strings.Contains(got, "removes") {
+		t.Errorf("the change summary reads %q; Support to Communication Manager removes nothing", got)
+	}
+	b.setChecked("Communication Manager", false)
+	b.setChecked("Admin", true)
+	b.setChecked("Admin", false)
+	b.wantText("#change-summary", "This change removes:", "View logs", "View usage and balance")
+	// A read-only Expert instead of Support: the level decides what is added.
+	b.setChecked("Expert", true)
+	b.setChecked("Read-only", true)
+	b.wantText("#change-summary", "This change adds: View analytics, View communication flows, View numbers, View platform configuration.",
+		"This change removes: View usage and balance.")
+	b.setChecked("Limited write", true)
+	b.wantText("#change-summary", "Design communication flows", "Configure the platform")
+	b.checkPage("user-edit-summary")
+	b.setChecked("Expert", false)
+	b.setChecked("Communication Manager", true)
 	b.follow("users-flash", "Save", http.StatusOK)
 	if got := b.path(); got != list {
 		t.Errorf("after Edit the Admin is at %s, want the list as it was, %s", got, list)
@@ -465,4 +497,29 @@ func TestActionsWithoutJavaScript(t *testing.T) {
 		t.Errorf("Cancel on the Restore Access page leads to %s, want %s", got, list)
 	}
 	wantRow(t, b, grace.fullName(), "Inactive")
+
+	// Add New User without scripts: Access till and Access level are on
+	// the page whatever is ticked. A level with Support only is not used;
+	// an Expert without one is refused beside the level.
+	b.open("user-add-nojs", usersPath(acct)+"/new", http.StatusOK)
+	b.waitVisible("#f-access_until")
+	b.waitVisible("#f-level-limited_write")
+	b.fill("First Name", "Mary")
+	b.fill("Last Name", "Jackson")
+	b.fill("Email", "mary@tatacommunications.com")
+	b.setChecked("Expert", true)
+	b.fill("Access till", time.Now().UTC().AddDate(0, 0, 10).Format(time.DateOnly))
+	b.follow("user-add-errors-nojs", "Save", http.StatusUnprocessableEntity)
+	b.wantText("#f-expert_access", "An Expert needs an access level")
+	b.setChecked("Read-only", true)
+	b.follow("users-flash-nojs", "Save", http.StatusOK)
+	wantFlash(t, b, "Invitation sent to Mary Jackson")
+	b.open("user-add-nojs", usersPath(acct)+"/new", http.StatusOK)
+	b.fill("First Name", "Dorothy")
+	b.fill("Last Name", "Vaughan")
+	b.fill("Email", "dorothy@acme.example")
+	b.setChecked("Support", true)
+	b.setChecked("Limited write", true)
+	b.follow("users-flash-nojs", "Save", http.StatusOK)
+	wantFlash(t, b, "Invitation sent to Dorothy Vaughan")
 }

@@ -370,6 +370,8 @@ func goneReason(kind string) string {
 		return "Not sent: the password reset no longer exists."
 	case roster.MailExpertReport:
 		return "Not sent: the recipient is no longer an active Admin of the account."
+	case roster.MailExpertReminder:
+		return "Not sent: the Expert was deleted."
 	}
 	return fmt.Sprintf("Not sent: unknown kind of message %q.", kind)
 }

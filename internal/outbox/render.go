@@ -31,6 +31,7 @@ type subject struct {
 	inv    *roster.InvitationMail
 	reset  *roster.ResetMail
 	report *reportSubject
+	expert *expertMail // expert.go
 }
 
 // load reads what m is about; CodeNotFound when it is gone (the user was
@@ -55,6 +56,12 @@ func (w *Worker) load(ctx context.Context, m *roster.OutboxMessage) (*subject, e
 			return nil, err
 		}
 		return &subject{report: r}, nil
+	case roster.MailExpertReminder:
+		em, err := w.loadExpert(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		return &subject{expert: em}, nil
 	}
 	return nil, roster.Errorf(roster.CodeNotFound, "Unknown kind of message %q.", m.Kind)
 }
@@ -70,6 +77,8 @@ func (s *subject) deadReason() string {
 		return "Not sent: a newer password reset link replaced this one."
 	case s.reset != nil && !s.reset.Reset.UsedAt.IsZero():
 		return "Not sent: the password reset link was already used."
+	case s.expert != nil:
+		return s.expert.deadReason()
 	}
 	return ""
 }
@@ -78,9 +87,10 @@ func (s *subject) deadReason() string {
 // send was recorded, else now (this send will record it).
 func (s *subject) sentAt(now time.Time) time.Time {
 	var t time.Time
-	if s.inv != nil {
+	switch {
+	case s.inv != nil:
 		t = s.inv.Invitation.SentAt
-	} else if s.reset != nil {
+	case s.reset != nil:
 		t = s.reset.Reset.SentAt
 	}
 	if t.IsZero() {
@@ -150,6 +160,8 @@ func (w *Worker) compose(m *roster.OutboxMessage, s *subject, at time.Time) (*co
 		name, data, c.msg.Subject = "reset", &d, d.Subject
 	case s.report != nil:
 		name, data = w.composeReport(c, s.report)
+	case s.expert != nil:
+		name, data = w.composeExpert(c, m, s.expert, at)
 	default:
 		return nil, fmt.Errorf("nothing to render for outbox message %s", m.ID)
 	}

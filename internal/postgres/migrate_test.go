@@ -38,3 +38,10 @@ func TestUpgradeAuditChain(t *testing.T) {
 	db, exec := olderDB(t, 4)
 	storetest.UpgradeAuditChain(t, exec, func() error { return db.Migrate(context.Background()) }, db)
 }
+
+// TestUpgradeExpertAccess writes Experts the way releases before 0005 did
+// and checks their access level and the deadline job's record.
+func TestUpgradeExpertAccess(t *testing.T) {
+	db, exec := olderDB(t, 5)
+	storetest.UpgradeExpertAccess(t, exec, false, func() error { return db.Migrate(context.Background()) }, db)
+}

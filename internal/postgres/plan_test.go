@@ -82,6 +82,11 @@ func TestQueryPlans(t *testing.T) {
 		check{"filtered list", roster.ListQuery{Sort: byName, Limit: 100,
 			Filters: []roster.Filter{{Role: roster.RoleSupport}, {Status: roster.StatusActive}}},
 			[]string{"Index Scan users users_name", "user_counts"}},
+		// Expired access counts as inactive: the total moves the expired
+		// users across, counted through users_deadlines.
+		check{"inactive with expired", roster.ListQuery{Sort: byName, Limit: 100, Now: time.Now(),
+			Filters: []roster.Filter{{Role: roster.RoleSupport}, {Status: roster.StatusInactive}}},
+			[]string{"Index Scan users users_name", "user_counts", "Index Scan users users_deadlines"}},
 		check{"search", roster.ListQuery{Q: "ann", Sort: byName, Limit: 100},
 			[]string{"Bitmap Index Scan users_search"}},
 		check{"rare search", roster.ListQuery{Q: "kowa", Sort: byName, Limit: 100},
@@ -159,6 +164,22 @@ func TestQueryPlans(t *testing.T) {
 	}
 	if !strings.Contains(out, "users_active_admins") {
 		t.Errorf("last-Admin count does not use the partial index users_active_admins:\n%s", out)
+	}
+
+	// The deadline job reads its work and an account's Admins through
+	// partial indexes, however many users there are.
+	now = roster.Micros(time.Now())
+	for _, c := range []struct {
+		name, query, index string
+		args               []any
+	}{
+		{"due deadlines", sqlstore.DueDeadlinesSQL, "users_deadlines_due", []any{now + 1, now, now + 1, 100}},
+		{"account admins", sqlstore.AccountAdminsSQL, "users_active_admins", []any{acct}},
+	} {
+		out, err := db.Explain(ctx, c.query, c.args...)
+		if err != nil || !strings.Contains(out, c.index) {
+			t.Errorf("%s does not use the partial index %s: %v\n%s", c.name, c.index, err, out)
+		}
 	}
 }
 

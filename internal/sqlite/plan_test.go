@@ -29,6 +29,21 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("last-Admin count plan = %v, %q; want the partial index users_active_admins", err, plan)
 		}
 	})
+	t.Run("deadline job", func(t *testing.T) {
+		now := roster.Micros(time.Now())
+		for _, c := range []struct {
+			name, query, index string
+			args               []any
+		}{
+			{"due deadlines", sqlstore.DueDeadlinesSQL, "users_deadlines_due", []any{now + 1, now, now + 1, 100}},
+			{"account admins", sqlstore.AccountAdminsSQL, "users_active_admins", []any{acct}},
+		} {
+			plan, err := db.Explain(ctx, c.query, c.args...)
+			if err != nil || !strings.Contains(plan, "INDEX "+c.index) {
+				t.Errorf("%s plan = %v, %q; want the partial index %s", c.name, err, plan, c.index)
+			}
+		}
+	})
 	t.Run("sign-in", func(t *testing.T) {
 		id, now := roster.NewID(time.Now()), roster.Micros(time.Now())
 		for _, c := range []struct {
@@ -90,6 +105,12 @@ func TestQueryPlans(t *testing.T) {
 			check{"filtered list", roster.ListQuery{Sort: byName, Limit: 100,
 				Filters: []roster.Filter{{Role: roster.RoleSupport}, {Status: roster.StatusActive}}},
 				[]string{"SEARCH users USING INDEX users_name (account_id=?)", "SEARCH user_counts USING PRIMARY KEY (account_id=?"}},
+			// Expired access counts as inactive: the total moves the
+			// expired users across, counted through users_deadlines.
+			check{"inactive with expired", roster.ListQuery{Sort: byName, Limit: 100, Now: time.Now(),
+				Filters: []roster.Filter{{Role: roster.RoleSupport}, {Status: roster.StatusInactive}}},
+				[]string{"SEARCH users USING INDEX users_name (account_id=?)", "SEARCH user_counts USING PRIMARY KEY (account_id=?",
+					"USING INDEX users_deadlines (account_id=? AND access_until<?)"}},
 			check{"search", roster.ListQuery{Q: "ann", Sort: byName, Limit: 100},
 				[]string{"SCAN f VIRTUAL TABLE INDEX 0:M1><", "SEARCH users USING INTEGER PRIMARY KEY (rowid=?)"}},
 			check{"search with filters", roster.ListQuery{Q: "tomás tanaka", Sort: byName, Limit: 100,

@@ -44,16 +44,16 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (*roster.APIKey, 
 // who created it, in one query; CodeNotFound when missing. It reads only what
 // authentication needs (each column costs, on SQLite especially): the key's
 // ID, AccountID, UserID, ExpiresAt and Disabled, and the user's ID,
-// AccountID, names, Email, Roles, Status and AccessUntil.
+// AccountID, names, Email, Roles, ExpertAccess, Status and AccessUntil.
 func (s *Store) APIKeyOwner(ctx context.Context, hash []byte) (*roster.APIKey, *roster.User, error) {
 	var k roster.APIKey
 	var u roster.User
 	var expires, roles, until int64
-	var status string
+	var status, level string
 	err := s.read.QueryRowContext(ctx, `SELECT k.id, k.account_id, k.user_id, k.expires_at, k.disabled,
-		u.first_name, u.last_name, u.email, u.role_mask, u.status, u.access_until
+		u.first_name, u.last_name, u.email, u.role_mask, u.status, u.access_until, u.expert_access
 		FROM api_keys k JOIN users u ON u.id = k.user_id AND u.account_id = k.account_id WHERE k.hash = $1`, hash).
-		Scan(&k.ID, &k.AccountID, &k.UserID, &expires, &k.Disabled, &u.FirstName, &u.LastName, &u.Email, &roles, &status, &until)
+		Scan(&k.ID, &k.AccountID, &k.UserID, &expires, &k.Disabled, &u.FirstName, &u.LastName, &u.Email, &roles, &status, &until, &level)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, errAPIKeyNotFound()
 	}
@@ -63,6 +63,7 @@ func (s *Store) APIKeyOwner(ctx context.Context, hash []byte) (*roster.APIKey, *
 	k.ExpiresAt = roster.FromMicros(expires)
 	u.ID, u.AccountID = k.UserID, k.AccountID
 	u.Roles, u.Status, u.AccessUntil = roster.RoleSet(roles), roster.Status(status), roster.FromMicros(until)
+	u.ExpertAccess = roster.AccessLevel(level)
 	return &k, &u, nil
 }
 

@@ -66,7 +66,12 @@ func (s *Store) ListUsersStatements(accountID string, q roster.ListQuery) (*List
 
 	var a args
 	acct := a.add(accountID)
-	var filters []string // conditions on status and role_mask, valid on users and user_counts
+	// The filters as conditions on users rows (filterSQL) and on
+	// user_counts (countSQL), which has the stored status only; roleSQL
+	// holds the role conditions alone, valid on both.
+	var filterSQL, countSQL, roleSQL string
+	var statuses []roster.Filter
+	now := ""
 	for _, f := range q.Filters {
 		switch {
 		case f.Role != "":
@@ -78,20 +83,27 @@ func (s *Store) ListUsersStatements(accountID string, q roster.ListQuery) (*List
 			if f.Not {
 				op = "="
 			}
-			filters = append(filters, "(role_mask & "+a.add(int64(bit))+") "+op+" 0")
+			c := " AND (role_mask & " + a.add(int64(bit)) + ") " + op + " 0"
+			filterSQL, countSQL, roleSQL = filterSQL+c, countSQL+c, roleSQL+c
 		case f.Status != "":
 			op := "="
 			if f.Not {
 				op = "<>"
 			}
-			filters = append(filters, "status "+op+" "+a.add(string(f.Status)))
+			p := a.add(string(f.Status))
+			countSQL += " AND status " + op + " " + p
+			statuses = append(statuses, f)
+			if q.Now.IsZero() || f.Status == roster.StatusInvited {
+				filterSQL += " AND status " + op + " " + p
+				continue
+			}
+			if now == "" {
+				now = a.add(roster.Micros(q.Now))
+			}
+			filterSQL += " AND " + effectiveStatus(f, p, now)
 		default:
 			return nil, badList("filter", "A filter needs a role or a status.")
 		}
-	}
-	filterSQL := ""
-	for _, f := range filters {
-		filterSQL += " AND " + f
 	}
 
 	// A page before a cursor is the page after it in the opposite order,
@@ -145,7 +157,29 @@ func (s *Store) ListUsersStatements(accountID string, q roster.ListQuery) (*List
 	st := &ListStatements{Limit: limit}
 	switch {
 	case q.Q == "":
-		st.Count = "SELECT coalesce(sum(n), 0) FROM user_counts WHERE account_id = " + acct + filterSQL
+		st.Count = "SELECT coalesce(sum(n), 0) FROM user_counts WHERE account_id = " + acct + countSQL
+		// user_counts counts an expired user under their stored status,
+		// active: where the filters treat active and inactive apart, the
+		// expired users of the role filters are moved from one to the
+		// other, counted through users_deadlines.
+		if now != "" {
+			as := func(st roster.Status) bool {
+				for _, f := range statuses {
+					if (f.Status == st) == f.Not {
+						return false
+					}
+				}
+				return true
+			}
+			expired := "SELECT count(*) FROM users WHERE account_id = " + acct +
+				" AND status = 'active' AND access_until <> 0 AND access_until <= " + now + roleSQL
+			switch in, out := as(roster.StatusInactive), as(roster.StatusActive); {
+			case in && !out:
+				st.Count = "SELECT (" + st.Count + ") + (" + expired + ")"
+			case out && !in:
+				st.Count = "SELECT (" + st.Count + ") - (" + expired + ")"
+			}
+		}
 		st.CountArgs = len(a)
 		st.Page = "SELECT " + listCols + ", (" + st.Count + ") FROM users WHERE account_id = " + acct + filterSQL +
 			keyset(col) + " ORDER BY " + order(col) + " LIMIT " + a.add(int64(limit+1))
@@ -177,6 +211,25 @@ func (s *Store) ListUsersStatements(accountID string, q roster.ListQuery) (*List
 		st.CountArgs++
 	}
 	return st, nil
+}
+
+// effectiveStatus is the condition of status filter f (its status bound as
+// p) on users rows, where a user whose access deadline has passed by now
+// (bound as now) counts as inactive: active means active and before any
+// deadline.
+func effectiveStatus(f roster.Filter, p, now string) string {
+	ended := "access_until <> 0 AND access_until <= " + now
+	var c string
+	switch f.Status {
+	case roster.StatusActive:
+		c = "(status = " + p + " AND NOT (" + ended + "))"
+	default: // inactive
+		c = "(status = " + p + " OR status = 'active' AND " + ended + ")"
+	}
+	if f.Not {
+		return "NOT " + c
+	}
+	return c
 }
 
 func badList(field, msg string) error {

@@ -21,10 +21,10 @@ const listCols = `id, account_id, first_name, last_name, email, email_key, name_
 // userCols lists every users column, in the order scanUser reads and
 // userValues writes them: a list row's columns first.
 const userCols = listCols + `, search_key, invited_by, invited_by_name, last_login_ip, last_login_device,
-	revoked_at, revoke_reason, revoke_note, identity_id, version, updated_at`
+	revoked_at, revoke_reason, revoke_note, identity_id, version, updated_at, expert_access`
 
 // userColCount is the number of columns in userCols.
-const userColCount = 24
+const userColCount = 25
 
 // userColsOf returns userCols qualified by a table alias.
 func userColsOf(alias string) string { return qualify(userCols, alias) }
@@ -94,9 +94,9 @@ func scanUser(row scanner, extra ...any) (*roster.User, error) {
 	var u roster.User
 	var r listRow
 	var revokedAt, updatedAt int64
-	var reason string
+	var reason, level string
 	dest := append(r.dest(&u), &u.SearchKey, &u.InvitedBy, &u.InvitedByName, &u.LastLoginIP, &u.LastLoginDevice,
-		&revokedAt, &reason, &u.RevokeNote, &u.IdentityID, &u.Version, &updatedAt)
+		&revokedAt, &reason, &u.RevokeNote, &u.IdentityID, &u.Version, &updatedAt, &level)
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -104,6 +104,7 @@ func scanUser(row scanner, extra ...any) (*roster.User, error) {
 	u.RevokedAt = roster.FromMicros(revokedAt)
 	u.RevokeReason = roster.RevokeReason(reason)
 	u.UpdatedAt = roster.FromMicros(updatedAt)
+	u.ExpertAccess = roster.AccessLevel(level)
 	return &u, nil
 }
 
@@ -113,7 +114,7 @@ func userValues(u *roster.User) []any {
 		int64(u.Roles), string(u.Status), roster.Micros(u.AccessUntil), roster.Micros(u.InvitedAt),
 		roster.Micros(u.JoinedAt), roster.Micros(u.LastLoginAt),
 		u.SearchKey, u.InvitedBy, u.InvitedByName, u.LastLoginIP, u.LastLoginDevice, roster.Micros(u.RevokedAt),
-		string(u.RevokeReason), u.RevokeNote, u.IdentityID, u.Version, roster.Micros(u.UpdatedAt)}
+		string(u.RevokeReason), u.RevokeNote, u.IdentityID, u.Version, roster.Micros(u.UpdatedAt), string(u.ExpertAccess)}
 }
 
 func getUser(ctx context.Context, q querier, forUpdate, accountID, userID string) (*roster.User, error) {
@@ -352,8 +353,8 @@ func (t *tx) CountPermanentAdmins(ctx context.Context, accountID string) (int64,
 	return n, nil
 }
 
-// bulkRows is how many users one INSERT of BulkInsertUsers carries: 25
-// parameters each, below SQLite's and PostgreSQL's limits.
+// bulkRows is how many users one INSERT of BulkInsertUsers carries: 26
+// parameters each (with seq), below SQLite's and PostgreSQL's limits.
 const bulkRows = 500
 
 // BulkInsertUsers inserts users in one transaction with multi-row INSERTs.

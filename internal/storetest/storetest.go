@@ -982,6 +982,10 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		t.Parallel()
 		auditLog(t, setup)
 	})
+	t.Run("ExpertDeadlines", func(t *testing.T) {
+		t.Parallel()
+		expertDeadlines(t, setup)
+	})
 
 	t.Run("TenantIsolation", func(t *testing.T) {
 		t.Parallel()

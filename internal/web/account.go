@@ -28,7 +28,7 @@ func (s *server) home(w http.ResponseWriter, r *http.Request, pr *pageRequest) e
 	}
 	v, now := homeView{}, s.svc.Now()
 	for _, m := range ms {
-		v.Memberships = append(v.Memberships, homeRow{m, m.User.CanSignIn(now) && m.User.Roles.Can("team.manage")})
+		v.Memberships = append(v.Memberships, homeRow{m, m.User.CanSignIn(now) && m.User.Access().Can("team.manage")})
 	}
 	return s.render(w, r, pr, http.StatusOK, "home", "Your accounts", nil, v)
 }

@@ -36,7 +36,17 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, store roster.Store, edit ...func(*Options)) *testEnv {
 	t.Helper()
-	svc := roster.NewService(store, roster.Config{StaffDomains: []string{"tatacommunications.com"}, Secret: make([]byte, 32)})
+	return newTestEnvConfig(t, store, nil, edit...)
+}
+
+// newTestEnvConfig is newTestEnv with changes to the service configuration.
+func newTestEnvConfig(t *testing.T, store roster.Store, mods []func(*roster.Config), edit ...func(*Options)) *testEnv {
+	t.Helper()
+	cfg := roster.Config{StaffDomains: []string{"tatacommunications.com"}, Secret: make([]byte, 32)}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	svc := roster.NewService(store, cfg)
 	logs := &syncBuffer{}
 	opts := Options{Secret: make([]byte, 32)}
 	for _, f := range edit {

@@ -101,7 +101,13 @@ func TestBadInput(t *testing.T) {
 			{name: "additional role not enabled", rq: request{method: "POST", path: users, body: `{"first_name": "Nina", "last_name": "Novak", "email": "nina@acme.example.com", "roles": ["whatsapp_only"]}`},
 				status: 422, fields: []string{"roles"}},
 			{name: "expert outside staff, no deadline", rq: request{method: "POST", path: users, body: `{"first_name": "Nina", "last_name": "Novak", "email": "nina@acme.example.com", "roles": ["expert"]}`},
-				status: 422, fields: []string{"access_until", "roles"}},
+				status: 422, fields: []string{"access_until", "expert_access", "roles"}},
+			{name: "access level without the Expert role", rq: request{method: "POST", path: users, body: `{"first_name": "Nina", "last_name": "Novak", "email": "nina@acme.example.com", "roles": ["support"], "expert_access": "read_only"}`},
+				status: 422, fields: []string{"expert_access"}},
+			{name: "unknown access level", rq: request{method: "POST", path: users, body: `{"first_name": "Nina", "last_name": "Novak", "email": "nina@tatacommunications.com", "roles": ["expert"], "access_until": "` + future + `", "expert_access": "admin"}`},
+				status: 422, fields: []string{"expert_access"}},
+			{name: "access level not a string", rq: request{method: "POST", path: users, body: `{"first_name": "Nina", "last_name": "Novak", "email": "nina@tatacommunications.com", "roles": ["expert"], "access_until": "` + future + `", "expert_access": 1}`},
+				status: 422, fields: []string{"expert_access"}},
 			{name: "deadline in the past", rq: request{method: "POST", path: users, body: `{"first_name": "Nina", "last_name": "Novak", "email": "nina@acme.example.com", "roles": ["support"], "access_until": "` + past + `"}`},
 				status: 422, fields: []string{"access_until"}},
 			{name: "everything wrong", rq: request{method: "POST", path: users, body: `{"first_name": "", "last_name": "x", "email": "nope", "roles": []}`},
@@ -117,7 +123,7 @@ func TestBadInput(t *testing.T) {
 			{name: "PATCH unknown field", rq: request{method: "PATCH", path: user, body: `{"status": "active"}`}, status: 422, fields: []string{"status"}},
 			{name: "PATCH stale If-Match", rq: request{method: "PATCH", path: user, body: `{"roles": ["admin"]}`, header: map[string]string{"If-Match": `"999"`}}, status: 412},
 			{name: "PATCH not JSON", rq: request{method: "PATCH", path: user, body: `roles=admin`}, status: 400},
-			{name: "PATCH expert role for a non-staff email", rq: request{method: "PATCH", path: user, body: `{"roles": ["expert"], "access_until": "` + future + `"}`}, status: 422, fields: []string{"roles"}},
+			{name: "PATCH expert role for a non-staff email", rq: request{method: "PATCH", path: user, body: `{"roles": ["expert"], "access_until": "` + future + `", "expert_access": "read_only"}`}, status: 422, fields: []string{"roles"}},
 
 			// Revoke Access.
 			{name: "revoke unknown reason", rq: request{method: "POST", path: revoke, body: `{"reason": "bored"}`}, status: 422, fields: []string{"reason"}},
@@ -200,7 +206,7 @@ func TestTypeErrorMessages(t *testing.T) {
 			{`{"first_name": 5, "last_name": "Novak", "email": "n@acme.example.com", "roles": ["support"]}`, "first_name", "first_name must be a string."},
 			{`{"first_name": "Nina", "last_name": "Novak", "email": "n@acme.example.com", "roles": "admin"}`, "roles", "roles must be an array of role ids (strings)."},
 			{`{"first_name": "Nina", "last_name": "Novak", "email": "n@acme.example.com", "roles": ["support"], "access_until": "soon"}`, "access_until", "access_until must be an RFC 3339 date-time"},
-			{`{"first_name": "Nina", "last_name": "Novak", "email": "n@acme.example.com", "roles": ["support"], "nick": "N"}`, "nick", `Unknown field "nick": this request accepts only first_name, last_name, email, roles, access_until.`},
+			{`{"first_name": "Nina", "last_name": "Novak", "email": "n@acme.example.com", "roles": ["support"], "nick": "N"}`, "nick", `Unknown field "nick": this request accepts only first_name, last_name, email, roles, access_until, expert_access.`},
 		} {
 			rq := request{method: http.MethodPost, path: usersPath(a.id), key: a.key, body: tc.body}
 			res := e.do(t, rq)

@@ -28,7 +28,7 @@ func TestNoEscalationThroughTheAPI(t *testing.T) {
 		a := e.mustAccount(t, "Acme")
 		lead, leadKey := e.mustActiveUser(t, a.id, "Lee", "Lead", "lee@acme.example.com", roster.RoleSupport)
 		target := e.mustInvite(t, a.id, "Ajay", "Kumar", "ajay@acme.example.com", roster.RoleSupport)
-		const adminRefusal = "You cannot give the Admin role: it grants api_keys.manage, billing.manage, recharges.manage and 9 more permissions you do not have."
+		const adminRefusal = "You cannot give the Admin role: it grants api_keys.manage, billing.manage, recharges.manage and 11 more permissions you do not have."
 		const ownRefusal = "You cannot change your own roles or access deadline; ask another Admin."
 		for _, tc := range []struct {
 			rq     request

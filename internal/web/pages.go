@@ -295,7 +295,7 @@ func (s *server) renderBytes(pr *pageRequest, name, title string, f *form, data 
 	v := view{Title: title, CSS: s.pages.css.url("/static/roster.css"), JS: s.pages.js.url("/static/roster.js"), Form: f, Page: data}
 	if pr != nil {
 		v.CSRF, v.Ident, v.Account, v.Flash = pr.csrf, pr.ident, pr.account, pr.flash
-		v.CanManage = pr.actor != nil && pr.actor.Roles.Can("team.manage")
+		v.CanManage = pr.actor != nil && pr.actor.Can("team.manage")
 	}
 	if f != nil && f.HasErrors() {
 		v.Title = "Error: " + title

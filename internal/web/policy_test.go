@@ -68,7 +68,7 @@ func (emptyMailbox) Recent(context.Context, int) ([]outbox.Preview, error) { ret
 type matrixCaller struct {
 	name   string
 	kind   callerKind
-	role   roster.RoleID // member: the role they hold in the account
+	access roster.Access // member: the role they hold in the account
 	userID string
 	key    string   // API key, or the operator token
 	b      *browser // signed in, except for anonymous and operator
@@ -111,10 +111,10 @@ func TestPolicyMatrix(t *testing.T) {
 		n := 0
 		// person invites a user to account with roles, registers them,
 		// signs a browser in and creates an API key.
-		person := func(accountID, email string, until time.Duration, roles ...roster.RoleID) (*roster.User, *browser, string) {
+		person := func(accountID, email string, until time.Duration, level roster.AccessLevel, roles ...roster.RoleID) (*roster.User, *browser, string) {
 			t.Helper()
 			n++
-			in := roster.InviteInput{FirstName: "Person", LastName: fmt.Sprintf("Number%d", n), Email: email, Roles: roles}
+			in := roster.InviteInput{FirstName: "Person", LastName: fmt.Sprintf("Number%d", n), Email: email, Roles: roles, ExpertAccess: level}
 			if until > 0 {
 				at := e.clock.Now().Add(until)
 				in.AccessUntil = &at
@@ -138,30 +138,34 @@ func TestPolicyMatrix(t *testing.T) {
 
 		var callers []*matrixCaller
 		for _, r := range roster.Roles {
-			email, until := string(r.ID)+"@acme.example.com", time.Duration(0)
 			if r.StaffOnly {
-				email, until = "expert@tatacommunications.com", 30*24*time.Hour
+				for _, l := range roster.AccessLevels {
+					a := roster.Access{Roles: roster.NewRoleSet(r.ID), Expert: l.ID}
+					u, b, key := person(acct, "expert-"+string(l.ID)+"@tatacommunications.com", 30*24*time.Hour, l.ID, r.ID)
+					callers = append(callers, &matrixCaller{name: roster.RoleLabel(r.ID, l.ID), kind: isMember, access: a, userID: u.ID, key: key, b: b})
+				}
+				continue
 			}
-			u, b, key := person(acct, email, until, r.ID)
-			callers = append(callers, &matrixCaller{name: string(r.ID), kind: isMember, role: r.ID, userID: u.ID, key: key, b: b})
+			u, b, key := person(acct, string(r.ID)+"@acme.example.com", 0, "", r.ID)
+			callers = append(callers, &matrixCaller{name: string(r.ID), kind: isMember, access: roster.Access{Roles: roster.NewRoleSet(r.ID)}, userID: u.ID, key: key, b: b})
 		}
 		globex, _, err := e.svc.CreateAccount(e.ctx, roster.CreateAccountInput{Name: "Globex", AdminEmail: "first@globex.example.com",
 			AdminFirstName: "Gina", AdminLastName: "First"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, gb, gkey := person(globex.ID, "admin@globex.example.com", 0, roster.RoleAdmin)
+		_, gb, gkey := person(globex.ID, "admin@globex.example.com", 0, "", roster.RoleAdmin)
 		callers = append(callers, &matrixCaller{name: "admin of another account", kind: other, key: gkey, b: gb})
 
-		revoked, rb, rkey := person(acct, "revoked@acme.example.com", 0, roster.RoleAdmin)
+		revoked, rb, rkey := person(acct, "revoked@acme.example.com", 0, "", roster.RoleAdmin)
 		if _, err := e.svc.RevokeUser(e.ctx, roster.OperatorActor(), acct, revoked.ID, roster.RevokeInput{Reason: roster.RevokeReason("other"), Note: "matrix"}); err != nil {
 			t.Fatal(err)
 		}
-		deleted, db, dkey := person(acct, "deleted@acme.example.com", 0, roster.RoleAdmin)
+		deleted, db, dkey := person(acct, "deleted@acme.example.com", 0, "", roster.RoleAdmin)
 		if err := e.svc.DeleteUser(e.ctx, roster.OperatorActor(), acct, deleted.ID); err != nil {
 			t.Fatal(err)
 		}
-		expired, xb, xkey := person(acct, "expired@tatacommunications.com", 30*time.Minute, roster.RoleExpert)
+		expired, xb, xkey := person(acct, "expired@tatacommunications.com", 30*time.Minute, roster.AccessLimitedWrite, roster.RoleExpert)
 		callers = append(callers,
 			&matrixCaller{name: "revoked admin", kind: ended, userID: revoked.ID, key: rkey, b: rb},
 			&matrixCaller{name: "deleted admin", kind: ended, userID: deleted.ID, key: dkey, b: db},
@@ -275,8 +279,7 @@ func matrixAllows(rl rule, c *matrixCaller) bool {
 	case signedIn:
 		return c.kind == isMember || c.kind == other
 	}
-	r, _ := roster.RoleByID(c.role)
-	return c.kind == isMember && slices.Contains(r.Permissions, rl.permission())
+	return c.kind == isMember && c.access.Can(rl.permission())
 }
 
 // matrixRefusal is the answer a refused caller gets.

@@ -18,9 +18,11 @@ type detailsView struct {
 	Back     string // the Users page as the Admin left it
 	Features string // the features page (also its pop-up)
 
-	Expired bool   // the access deadline has passed while the user is active
-	Until   string // Access Till in words
-	Revoked string // for an inactive user: when and why access was revoked
+	Roles   string        // role names, the Expert with the access level
+	Status  roster.Status // as shown: Inactive when access expired
+	Expired bool          // the access deadline has passed while the user is active
+	Until   string        // Access Till in words
+	Revoked string        // for an inactive user: when and why access was revoked
 
 	Delivery *delivery // an invited user's invitation email
 	Actions  []action
@@ -51,14 +53,17 @@ func (s *server) userDetailsPage(w http.ResponseWriter, r *http.Request, pr *pag
 	}
 	now := s.svc.Now()
 	v := detailsView{User: d, Self: d.ID == pr.actor.UserID, Back: back, Features: userPagePath(d.User, "/features", back),
-		Expired: expired(d.User, now), Until: accessTill(d.User, now)}
+		Roles: accessNames(d.Access()), Status: d.Status, Expired: expired(d.User, now), Until: accessTill(d.User, now)}
+	if v.Expired {
+		v.Status = roster.StatusInactive
+	}
 	if d.Status == roster.StatusInactive {
 		v.Revoked = revokedText(d.User)
 	}
 	if d.Status == roster.StatusInvited {
 		v.Delivery = deliveryOf(d.Invitation)
 	}
-	v.Actions = userActions(d.User, v.Self, back)
+	v.Actions = userActions(d.User, v.Self, v.Expired, back)
 	return s.render(w, r, pr, http.StatusOK, "user-details", "Account Details: "+d.FullName(), nil, v)
 }
 
@@ -87,7 +92,7 @@ func (s *server) userFeaturesPage(w http.ResponseWriter, r *http.Request, pr *pa
 	if d == nil {
 		return err
 	}
-	v := featuresView{User: d, Roles: roleNames(d.Roles), Groups: featureGroups(d.Roles.Grants()),
+	v := featuresView{User: d, Roles: accessNames(d.Access()), Groups: featureGroups(d.Access().Grants()),
 		Caveat: featuresCaveat(d.User, s.svc.Now()), Details: userPagePath(d.User, "", back)}
 	return s.render(w, r, pr, http.StatusOK, "user-features", "Features of "+d.FullName(), nil, v)
 }
@@ -117,11 +122,19 @@ func userPagePath(u *roster.User, suffix, back string) string {
 	return usersPagePath(u.AccountID) + "/" + url.PathEscape(u.ID) + suffix + "?back=" + url.QueryEscape(back)
 }
 
+// accessNames lists the names of the roles of a, the Expert with its
+// access level: "Support, Expert (read-only)".
+func accessNames(a roster.Access) string {
+	var names []string
+	for _, id := range a.Roles.IDs() {
+		names = append(names, roster.RoleLabel(id, a.Expert))
+	}
+	return strings.Join(names, ", ")
+}
+
 // expired reports an active user whose access deadline has passed: they
 // can no longer sign in although nobody revoked them.
-func expired(u *roster.User, now time.Time) bool {
-	return u.Status == roster.StatusActive && !u.AccessUntil.IsZero() && !now.Before(u.AccessUntil)
-}
+func expired(u *roster.User, now time.Time) bool { return u.AccessExpired(now) }
 
 // accessTill is the Access Till of the details.
 func accessTill(u *roster.User, now time.Time) string {
@@ -195,11 +208,13 @@ func attempts(n int) string {
 // userActions are the management actions that apply to the user's status,
 // the same as the three-dots menu of the Users page. Nobody revokes or
 // deletes themselves, so those are not offered on one's own details.
-func userActions(u *roster.User, self bool, back string) []action {
+func userActions(u *roster.User, self, expired bool, back string) []action {
 	acts := []action{{userPagePath(u, "/edit", back), "Edit", "secondary"}}
 	switch u.Status {
 	case roster.StatusActive:
-		if !self {
+		// An expired user's access is extended (Edit) or they are
+		// deleted; revoking is refused.
+		if !self && !expired {
 			acts = append(acts, action{userPagePath(u, "/revoke", back), "Revoke Access", "secondary"})
 		}
 	case roster.StatusInactive:
@@ -226,7 +241,7 @@ func featureGroups(grants []roster.Grant) []featureGroup {
 			groups = append(groups, featureGroup{Area: g.Area})
 		}
 		groups[i].Features = append(groups[i].Features, feature{Name: g.Name, Description: g.Description,
-			GrantedBy: roleNames(roster.NewRoleSet(g.GrantedBy...))})
+			GrantedBy: accessNames(roster.Access{Roles: roster.NewRoleSet(g.GrantedBy...), Expert: g.ExpertAccess})})
 	}
 	return groups
 }

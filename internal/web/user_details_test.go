@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,11 @@ func newDetailsEnv(t *testing.T, s roster.Store) *detailsEnv {
 // the user and their invitation link.
 func (d *detailsEnv) mustInviteAs(t *testing.T, first, last, email string, roles []roster.RoleID, until *time.Time) invitation {
 	t.Helper()
-	u, err := d.svc.InviteUser(d.ctx, d.actor, d.acct, roster.InviteInput{FirstName: first, LastName: last, Email: email, Roles: roles, AccessUntil: until})
+	in := roster.InviteInput{FirstName: first, LastName: last, Email: email, Roles: roles, AccessUntil: until}
+	if slices.Contains(roles, roster.RoleExpert) {
+		in.ExpertAccess = roster.AccessReadOnly
+	}
+	u, err := d.svc.InviteUser(d.ctx, d.actor, d.acct, in)
 	if err != nil {
 		t.Fatalf("InviteUser(%s) = %v", email, err)
 	}
@@ -173,9 +178,9 @@ func TestUserDetailsPage(t *testing.T) {
 		a = d.browser(t)
 		a.signIn(t, adminEmail, adminPassword)
 		p = a.get(t, d.detailsPath(eve.user.ID)).want(t, http.StatusOK).has(t,
-			`<dt>Roles</dt><dd>Expert</dd>`, "badge badge-active", `<span class="badge badge-expired">Access expired</span>`,
+			`<dt>Roles</dt><dd>Expert (read-only)</dd>`, "badge badge-inactive", `<span class="badge badge-expired">Access expired</span>`,
 			"access ended "+when(until)+", so they can no longer sign in", "<dd><time datetime=\""+until.Format(time.RFC3339)+"\">Ended "+when(until)+"</time></dd>")
-		wantActions(t, p, d.acct, eve.user.ID, "Edit", "Revoke Access", "Delete")
+		wantActions(t, p, d.acct, eve.user.ID, "Edit", "Delete")
 	})
 }
 

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,8 +15,8 @@ import (
 // (newRolePicker) and one template block ("role-picker" in user-form.html).
 
 var (
-	addUserFields  = []string{"first_name", "last_name", "email", "roles", "access_until"}
-	editUserFields = []string{"roles", "access_until"}
+	addUserFields  = []string{"first_name", "last_name", "email", "roles", "access_until", "expert_access"}
+	editUserFields = []string{"roles", "access_until", "expert_access"}
 )
 
 // userFormView is the data of user-form.html: Add New User when User is
@@ -38,18 +39,26 @@ type editedUser struct {
 	Version  int64
 	WasRoles string // role ids, comma-separated
 	WasUntil string // the Access till date, "" for none
+	WasLevel string // the Expert's access level, "" for none
 	Self     bool   // nobody changes their own roles
+	// Expired: the access deadline has passed; only a new one is accepted.
+	Expired   bool
+	ExpiredOn string
 }
 
 // rolePicker is the Roles field: a checkbox per role with its description,
-// the additional roles only where the operator enabled them, and the
-// Expert's Access till field, revealed (with JavaScript) when Expert is
-// checked.
+// the additional roles only where the operator enabled them, only the roles
+// the signed-in person may give (no escalation) besides those the user
+// already holds, and the Expert's Access till and Access level, revealed
+// (with JavaScript) when Expert is checked.
 type rolePicker struct {
 	Roles          []roleChoice
 	Additional     []roleChoice // those the account has enabled
 	AdditionalNote string       // how to get the additional roles the account lacks
 	Errors         []string
+	// Permissions is what the Edit form's change summary is computed from
+	// in the browser (see permissionData); the template writes it as JSON.
+	Permissions permissionJSON
 }
 
 // roleChoice is one role's checkbox.
@@ -61,28 +70,57 @@ type roleChoice struct {
 	Deadline    *deadlineField // only on the Expert
 }
 
-// deadlineField is the Access till field under the Expert checkbox. Shown
-// keeps it visible with JavaScript: Expert is checked or a date is set.
+// deadlineField is the Access till field and the Access level choice under
+// the Expert checkbox. Shown keeps them visible with JavaScript: Expert is
+// checked or a date is set.
 type deadlineField struct {
-	Field formField
-	Shown bool
+	Field  formField
+	Levels levelChoice
+	Shown  bool
 }
 
-// newRolePicker builds the Roles field of f with checked ticked. The
-// additional roles the account has not enabled are left out, with a word on
-// how to get them.
-func newRolePicker(acct *roster.Account, f *form, checked roster.RoleSet, staffDomains []string) rolePicker {
-	p := rolePicker{Errors: f.Errors["roles"]}
+// levelChoice is the Expert's Access level: a radio button per level the
+// signed-in person may give.
+type levelChoice struct {
+	Options []levelOption
+	Errors  []string
+}
+
+type levelOption struct {
+	ID          roster.AccessLevel
+	Name        string
+	Description string
+	Checked     bool
+}
+
+// newRolePicker builds the Roles field of f with checked ticked, for actor
+// changing a user who holds held (0 for a new user). The additional roles
+// the account has not enabled are left out, with a word on how to get them;
+// so are the roles and levels actor may not give, unless the user holds them.
+func newRolePicker(acct *roster.Account, actor *roster.Actor, f *form, checked roster.RoleSet, held roster.Access, staffDomains []string) rolePicker {
+	p := rolePicker{Errors: f.Errors["roles"], Permissions: permissionData()}
 	var missing []string
 	for _, role := range roster.Roles {
 		c := roleChoice{ID: role.ID, Name: role.Name, Description: role.Description, Checked: checked.Has(role.ID)}
+		if !actor.MayGive(role.ID, roster.AccessReadOnly) && !held.Roles.Has(role.ID) {
+			continue
+		}
 		if role.ID == roster.RoleExpert {
 			if len(staffDomains) > 0 {
 				c.Description += " Only for operator staff, with an email at " + strings.Join(staffDomains, " or ") + "."
 			}
-			c.Deadline = &deadlineField{Shown: c.Checked || f.Values["access_until"] != "" || len(f.Errors["access_until"]) > 0,
+			c.Deadline = &deadlineField{Shown: c.Checked || f.Values["access_until"] != "" || len(f.Errors["access_until"]) > 0 ||
+				len(f.Errors["expert_access"]) > 0,
 				Field: newField(f, "access_until", "Access till", "date", "off",
-					"Required for an Expert: access ends at the end of this day (UTC).")}
+					"Required for an Expert: access ends at the end of this day (UTC)."),
+				Levels: levelChoice{Errors: f.Errors["expert_access"]}}
+			for _, l := range roster.AccessLevels {
+				if !actor.MayGive(roster.RoleExpert, l.ID) && held.Expert != l.ID {
+					continue
+				}
+				c.Deadline.Levels.Options = append(c.Deadline.Levels.Options, levelOption{ID: l.ID, Name: l.Name,
+					Description: l.Description, Checked: f.Values["expert_access"] == string(l.ID)})
+			}
 		}
 		bit, _ := roster.RoleBit(role.ID)
 		switch {
@@ -103,6 +141,43 @@ func newRolePicker(acct *roster.Account, f *form, checked roster.RoleSet, staffD
 			" are not enabled for this account. Contact the support team to enable them."
 	}
 	return p
+}
+
+// postedLevel returns the Access level chosen in the POSTed form, when
+// Expert is ticked: the choice belongs to the Expert, and without scripts
+// it is on the page whatever is ticked.
+func postedLevel(r *http.Request, roles []roster.RoleID) roster.AccessLevel {
+	if !slices.Contains(roles, roster.RoleExpert) {
+		return ""
+	}
+	return roster.AccessLevel(r.PostForm.Get("expert_access"))
+}
+
+// permissionJSON is what the Edit form embeds for its change summary: each
+// permission's name in catalogue order, each role's permissions and the
+// Expert's per access level. The script compares what was held with what
+// is ticked.
+type permissionJSON struct {
+	Names  map[string]string   `json:"names"`
+	Order  []string            `json:"order"`
+	Roles  map[string][]string `json:"roles"`
+	Levels map[string][]string `json:"levels"`
+}
+
+// permissionData returns the permissionJSON of the catalogue.
+func permissionData() permissionJSON {
+	d := permissionJSON{Names: map[string]string{}, Roles: map[string][]string{}, Levels: map[string][]string{}}
+	for _, p := range roster.Permissions {
+		d.Names[p.ID] = p.Name
+		d.Order = append(d.Order, p.ID)
+	}
+	for _, r := range roster.Roles {
+		d.Roles[string(r.ID)] = r.Permissions
+	}
+	for _, l := range roster.AccessLevels {
+		d.Levels[string(l.ID)] = l.Permissions
+	}
+	return d
 }
 
 // postedRoles returns the roles ticked in the POSTed form.
@@ -151,9 +226,10 @@ func (s *server) addUserPage(w http.ResponseWriter, r *http.Request, pr *pageReq
 // message and what was typed, and nothing is stored.
 func (s *server) addUserSubmit(w http.ResponseWriter, r *http.Request, pr *pageRequest) error {
 	back := backToList(pr.account.ID, r.PostForm.Get("back"))
-	f := newForm(addUserFields).fromRequest(r, "first_name", "last_name", "email", "access_until")
+	f := newForm(addUserFields).fromRequest(r, "first_name", "last_name", "email", "access_until", "expert_access")
 	in := roster.InviteInput{FirstName: r.PostForm.Get("first_name"), LastName: r.PostForm.Get("last_name"),
 		Email: r.PostForm.Get("email"), Roles: postedRoles(r)}
+	in.ExpertAccess = postedLevel(r, in.Roles)
 	until, ok := parseDeadline(f, r.PostForm.Get("access_until"))
 	if !ok {
 		return s.renderAddUser(w, r, pr, http.StatusUnprocessableEntity, f, in.Roles, back)
@@ -173,7 +249,8 @@ func (s *server) addUserSubmit(w http.ResponseWriter, r *http.Request, pr *pageR
 }
 
 func (s *server) renderAddUser(w http.ResponseWriter, r *http.Request, pr *pageRequest, status int, f *form, checked []roster.RoleID, back string) error {
-	v := userFormView{Action: addUserPath(pr.account.ID), Back: back, Roles: newRolePicker(pr.account, f, roster.NewRoleSet(checked...), s.svc.StaffDomains())}
+	v := userFormView{Action: addUserPath(pr.account.ID), Back: back,
+		Roles: newRolePicker(pr.account, pr.actor, f, roster.NewRoleSet(checked...), roster.Access{}, s.svc.StaffDomains())}
 	if d := pr.account.AllowedDomains; len(d) > 0 {
 		v.EmailHint = "Only emails at " + strings.Join(d, ", ") + "."
 	}
@@ -188,7 +265,7 @@ func (s *server) editUserPage(w http.ResponseWriter, r *http.Request, pr *pageRe
 		return err
 	}
 	back := backToList(pr.account.ID, r.URL.Query().Get("back"))
-	f := newForm(editUserFields, "access_until", deadlineValue(u.AccessUntil))
+	f := newForm(editUserFields, "access_until", deadlineValue(u.AccessUntil), "expert_access", string(u.ExpertAccess))
 	return s.renderEditUser(w, r, pr, http.StatusOK, f, u.User, u.Roles, back)
 }
 
@@ -201,9 +278,10 @@ func (s *server) editUserSubmit(w http.ResponseWriter, r *http.Request, pr *page
 		return err
 	}
 	back := backToList(pr.account.ID, r.PostForm.Get("back"))
-	f := newForm(editUserFields).fromRequest(r, "access_until")
+	f := newForm(editUserFields).fromRequest(r, "access_until", "expert_access")
 	ids := postedRoles(r)
-	in := roster.UpdateInput{Roles: &ids}
+	level := postedLevel(r, ids)
+	in := roster.UpdateInput{Roles: &ids, ExpertAccess: &level}
 	// The field shows the deadline's day only: an unchanged day keeps the
 	// deadline to the second, wherever in the day it was set (the API
 	// takes any time).
@@ -228,7 +306,7 @@ func (s *server) editUserSubmit(w http.ResponseWriter, r *http.Request, pr *page
 		if err != nil {
 			return err
 		}
-		f = newForm(editUserFields, "access_until", deadlineValue(now.AccessUntil))
+		f = newForm(editUserFields, "access_until", deadlineValue(now.AccessUntil), "expert_access", string(now.ExpertAccess))
 		f.fail("", staleMessage(r, now.User))
 		return s.renderEditUser(w, r, pr, http.StatusConflict, f, now.User, now.Roles, back)
 	case roster.CodeConflict:
@@ -241,7 +319,8 @@ func (s *server) editUserSubmit(w http.ResponseWriter, r *http.Request, pr *page
 		switch {
 		case cur.ID == pr.actor.UserID:
 			field = ""
-		case checked.Has(roster.RoleAdmin) && in.AccessUntil != nil:
+		case checked.Has(roster.RoleAdmin) && in.AccessUntil != nil,
+			in.AccessUntil != nil && cur.Status == roster.StatusInactive:
 			field = "access_until"
 		}
 		f.fail(field, e.Message)
@@ -255,15 +334,18 @@ func (s *server) editUserSubmit(w http.ResponseWriter, r *http.Request, pr *page
 
 func (s *server) renderEditUser(w http.ResponseWriter, r *http.Request, pr *pageRequest, status int, f *form, u *roster.User, checked roster.RoleSet, back string) error {
 	v := userFormView{Action: usersPagePath(pr.account.ID) + "/" + u.ID + "/edit", Back: back,
-		Roles: newRolePicker(pr.account, f, checked, s.svc.StaffDomains()),
+		Roles: newRolePicker(pr.account, pr.actor, f, checked, u.Access(), s.svc.StaffDomains()),
 		User: &editedUser{Name: u.FullName(), Email: u.Email, Status: u.Status, Version: u.Version,
-			WasRoles: u.Roles.String(), WasUntil: deadlineValue(u.AccessUntil), Self: u.ID == pr.actor.UserID}}
+			WasRoles: u.Roles.String(), WasUntil: deadlineValue(u.AccessUntil), WasLevel: string(u.ExpertAccess), Self: u.ID == pr.actor.UserID}}
+	if now := s.svc.Now(); u.AccessExpired(now) {
+		v.User.Status, v.User.Expired, v.User.ExpiredOn = roster.StatusInactive, true, dayInWords(deadlineValue(u.AccessUntil))
+	}
 	return s.render(w, r, pr, status, "user-form", "Edit User: "+u.FullName(), f, v)
 }
 
 // updatedMessage is the flash after a saved edit, saying what changed.
 func updatedMessage(before, after *roster.User) string {
-	roles, until := before.Roles != after.Roles, !before.AccessUntil.Equal(after.AccessUntil)
+	roles, until := before.Access() != after.Access(), !before.AccessUntil.Equal(after.AccessUntil)
 	switch {
 	case roles && until:
 		return "Roles and access deadline of " + after.FullName() + " updated."
@@ -284,9 +366,10 @@ func staleMessage(r *http.Request, u *roster.User) string {
 	}
 	wasUntil, nowUntil := r.PostForm.Get("was_until"), deadlineValue(u.AccessUntil)
 	var what, changes []string
-	if was != u.Roles {
+	wasAccess := roster.Access{Roles: was, Expert: roster.AccessLevel(r.PostForm.Get("was_level"))}
+	if wasAccess != u.Access() {
 		what = append(what, "roles")
-		changes = append(changes, "the roles are now "+orNone(roleNames(u.Roles))+" (were "+orNone(roleNames(was))+")")
+		changes = append(changes, "the roles are now "+orNone(accessNames(u.Access()))+" (were "+orNone(accessNames(wasAccess))+")")
 	}
 	if wasUntil != nowUntil {
 		what = append(what, "access deadline")

@@ -103,8 +103,9 @@ func TestAddUserPage(t *testing.T) {
 		for i, foreign := range []string{"https://evil.example/accounts/" + acct + "/users", "//evil.example/x", "/accounts/" + beta + "/users", "/sessions"} {
 			email := fmt.Sprintf("tina%d@tatacommunications.com", i)
 			b.post(t, path, url.Values{"first_name": {"Tina"}, "last_name": {"Expert"}, "email": {email},
-				"roles": {"expert"}, "access_until": {day}, "back": {foreign}}).redirects(t, list)
-			if u := e.mustUser(t, acct, email); !u.Roles.Has(roster.RoleExpert) || u.AccessUntil.Format(time.DateTime) != day+" 23:59:59" {
+				"roles": {"expert"}, "access_until": {day}, "expert_access": {"read_only"}, "back": {foreign}}).redirects(t, list)
+			if u := e.mustUser(t, acct, email); !u.Roles.Has(roster.RoleExpert) || u.AccessUntil.Format(time.DateTime) != day+" 23:59:59" ||
+				u.ExpertAccess != roster.AccessReadOnly {
 				t.Errorf("Expert = %+v, want access until the end of %s", u, day)
 			}
 		}

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
+	"time"
 
 	"roster"
 )
@@ -15,14 +17,18 @@ type userJSON struct {
 	Roles       []roster.RoleID `json:"roles"`
 	Status      roster.Status   `json:"status"`
 	AccessUntil *string         `json:"access_until"`
-	LastLoginAt *string         `json:"last_login_at"`
-	InvitedAt   *string         `json:"invited_at"`
-	JoinedAt    *string         `json:"joined_at"`
+	// AccessExpired: active, but the access deadline has passed, so the
+	// user can no longer act (the Users page shows Inactive, "Access
+	// expired"). Status stays active: extending the deadline resumes access.
+	AccessExpired bool    `json:"access_expired"`
+	LastLoginAt   *string `json:"last_login_at"`
+	InvitedAt     *string `json:"invited_at"`
+	JoinedAt      *string `json:"joined_at"`
 }
 
-func newUserJSON(u *roster.User) userJSON {
+func newUserJSON(u *roster.User, now time.Time) userJSON {
 	return userJSON{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, Roles: u.Roles.IDs(),
-		Status: u.Status, AccessUntil: timeJSON(u.AccessUntil), LastLoginAt: timeJSON(u.LastLoginAt),
+		Status: u.Status, AccessUntil: timeJSON(u.AccessUntil), AccessExpired: u.AccessExpired(now), LastLoginAt: timeJSON(u.LastLoginAt),
 		InvitedAt: timeJSON(u.InvitedAt), JoinedAt: timeJSON(u.JoinedAt)}
 }
 
@@ -30,6 +36,7 @@ func newUserJSON(u *roster.User) userJSON {
 type userDetailsJSON struct {
 	userJSON
 	AccountID       string        `json:"account_id"`
+	ExpertAccess    *string       `json:"expert_access"`
 	InvitedBy       inviterJSON   `json:"invited_by"`
 	LastLoginIP     *string       `json:"last_login_ip"`
 	LastLoginDevice *string       `json:"last_login_device"`
@@ -68,13 +75,14 @@ type userListJSON struct {
 	PrevCursor *string    `json:"prev_cursor"`
 }
 
-// writeUser writes a user's details with its ETag.
-func writeUser(w http.ResponseWriter, status int, d *roster.UserDetails) error {
+// writeUser writes a user's details at now with its ETag.
+func writeUser(w http.ResponseWriter, status int, d *roster.UserDetails, now time.Time) error {
 	u := d.User
 	w.Header().Set("ETag", u.ETag())
-	return writeJSON(w, status, userDetailsJSON{userJSON: newUserJSON(u), AccountID: u.AccountID,
-		InvitedBy:   inviterJSON{UserID: nullString(u.InvitedBy), Name: u.InvitedByName},
-		LastLoginIP: nullString(u.LastLoginIP), LastLoginDevice: nullString(u.LastLoginDevice),
+	return writeJSON(w, status, userDetailsJSON{userJSON: newUserJSON(u, now), AccountID: u.AccountID,
+		ExpertAccess: nullString(string(u.ExpertAccess)),
+		InvitedBy:    inviterJSON{UserID: nullString(u.InvitedBy), Name: u.InvitedByName},
+		LastLoginIP:  nullString(u.LastLoginIP), LastLoginDevice: nullString(u.LastLoginDevice),
 		RevokedAt: timeJSON(u.RevokedAt), RevokeReason: nullString(string(u.RevokeReason)), RevokeNote: nullString(u.RevokeNote),
 		ActiveAPIKeys: d.ActiveAPIKeys, UpdatedAt: timeJSON(u.UpdatedAt), Invitation: newDeliveryJSON(d.Invitation)})
 }
@@ -88,7 +96,7 @@ func (s *server) writeChanged(w http.ResponseWriter, r *http.Request, u *roster.
 	if err != nil {
 		return err
 	}
-	return writeUser(w, http.StatusOK, d)
+	return writeUser(w, http.StatusOK, d, s.svc.Now())
 }
 
 func (s *server) listUsers(w http.ResponseWriter, r *http.Request, caller *roster.Actor) error {
@@ -103,8 +111,9 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request, caller *roste
 		return err
 	}
 	out := userListJSON{Items: make([]userJSON, len(page.Items)), Total: page.Total}
+	now := s.svc.Now()
 	for i, u := range page.Items {
-		out.Items[i] = newUserJSON(u)
+		out.Items[i] = newUserJSON(u, now)
 	}
 	if page.NextCursor != nil {
 		c := page.NextCursor.Encode()
@@ -120,18 +129,21 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request, caller *roste
 func (s *server) inviteUser(w http.ResponseWriter, r *http.Request, caller *roster.Actor) error {
 	var in roster.InviteInput
 	var until optTime
+	var level optLevel
 	if _, err := decodeJSON(w, r,
 		field{"first_name", &in.FirstName, "a string"},
 		field{"last_name", &in.LastName, "a string"},
 		field{"email", &in.Email, "a string"},
 		field{"roles", &in.Roles, "an array of role ids (strings)"},
 		field{"access_until", &until, "an RFC 3339 date-time such as 2030-01-31T18:00:00Z, or null"},
+		field{"expert_access", &level, "a string: read_only or limited_write (an Expert's access level), or null"},
 	); err != nil {
 		return err
 	}
 	if !until.t.IsZero() {
 		in.AccessUntil = &until.t
 	}
+	in.ExpertAccess = level.l
 	u, err := s.svc.InviteUser(r.Context(), caller, r.PathValue("account_id"), in)
 	if err != nil {
 		return err
@@ -141,7 +153,7 @@ func (s *server) inviteUser(w http.ResponseWriter, r *http.Request, caller *rost
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/accounts/"+u.AccountID+"/users/"+u.ID)
-	return writeUser(w, http.StatusCreated, d)
+	return writeUser(w, http.StatusCreated, d, s.svc.Now())
 }
 
 func (s *server) getUser(w http.ResponseWriter, r *http.Request, caller *roster.Actor) error {
@@ -149,15 +161,17 @@ func (s *server) getUser(w http.ResponseWriter, r *http.Request, caller *roster.
 	if err != nil {
 		return err
 	}
-	return writeUser(w, http.StatusOK, d)
+	return writeUser(w, http.StatusOK, d, s.svc.Now())
 }
 
 func (s *server) updateUser(w http.ResponseWriter, r *http.Request, caller *roster.Actor) error {
 	var roles []roster.RoleID
 	var until optTime
+	var level optLevel
 	set, err := decodeJSON(w, r,
 		field{"roles", &roles, "an array of role ids (strings)"},
 		field{"access_until", &until, "an RFC 3339 date-time such as 2030-01-31T18:00:00Z, or null to remove the deadline"},
+		field{"expert_access", &level, "a string: read_only or limited_write (an Expert's access level), or null"},
 	)
 	if err != nil {
 		return err
@@ -168,6 +182,9 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request, caller *rost
 	}
 	if until.set {
 		in.AccessUntil = &until.t // zero removes the deadline
+	}
+	if level.set {
+		in.ExpertAccess = &level.l // "" (null) clears it
 	}
 	u, err := s.svc.UpdateUser(r.Context(), caller, r.PathValue("account_id"), r.PathValue("user_id"), in, r.Header.Get("If-Match"))
 	return s.writeChanged(w, r, u, err)
@@ -216,4 +233,24 @@ func (s *server) userPermissions(w http.ResponseWriter, r *http.Request, caller 
 		grants = []roster.Grant{}
 	}
 	return writeJSON(w, http.StatusOK, grantsJSON{Items: grants})
+}
+
+// optLevel decodes an Expert access level that may be null ("").
+type optLevel struct {
+	l   roster.AccessLevel
+	set bool
+}
+
+func (o *optLevel) UnmarshalJSON(b []byte) error {
+	o.set = true
+	if string(b) == "null" {
+		o.l = ""
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	o.l = roster.AccessLevel(s)
+	return nil
 }

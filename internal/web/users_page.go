@@ -338,7 +338,11 @@ func (s *server) usersView(accountID, selfID string, st listState, page *roster.
 		if !u.AccessUntil.IsZero() && u.Status != roster.StatusInactive {
 			row.Ended = !now.Before(u.AccessUntil)
 			row.Note = "Access until " + u.AccessUntil.UTC().Format("2 Jan 2006")
-			if row.Ended {
+			if row.Ended && u.Status == roster.StatusActive {
+				// Access ended by itself: Inactive, though nobody revoked
+				// them; extending the deadline gives it back.
+				row.Status, row.Note = roster.StatusInactive, "Access expired "+u.AccessUntil.UTC().Format("2 Jan 2006")
+			} else if row.Ended {
 				row.Note = "Access ended " + u.AccessUntil.UTC().Format("2 Jan 2006")
 			}
 		}
@@ -350,7 +354,9 @@ func (s *server) usersView(accountID, selfID string, st listState, page *roster.
 		self := u.ID == selfID
 		row.Actions = append(row.Actions, act("Edit", "/edit", true), act("View Details", "", false))
 		switch {
-		case u.Status == roster.StatusActive && !self:
+		case u.Status == roster.StatusActive && !self && !row.Ended:
+			// An expired user's access is extended (Edit) or they are
+			// deleted; revoking is refused.
 			row.Actions = append(row.Actions, act("Revoke Access", "/revoke", true))
 		case u.Status == roster.StatusInactive:
 			row.Actions = append(row.Actions, act("Restore Access", "/restore", true))

@@ -135,6 +135,8 @@ func TestUsersPageRows(t *testing.T) {
 			"Bob":   {edit, details, {"Revoke Access", "/revoke", true}, del},
 			"Carla": {edit, details, {"Restore Access", "/restore", true}, del},
 			"Dan":   {edit, details, {"Resend Invitation", "/resend", true}, del},
+			// Access expired: extended by Edit, or deleted; not revoked.
+			"Eve": {edit, details, del},
 			// Her own row: she cannot revoke or delete herself.
 			"Alice": {edit, details},
 		} {
@@ -158,7 +160,7 @@ func TestUsersPageRows(t *testing.T) {
 			"Bob":   {"Communication Manager, Support", `<span class="badge badge-active">Active</span>`, `<time datetime="2025-06-01T09:30:00Z">1 Jun 2025, 09:30 UTC</time>`},
 			"Carla": {`<span class="badge badge-inactive">Inactive</span>`, "Never"},
 			"Dan":   {`<span class="badge badge-invited">Invitation Sent</span>`, "Never"},
-			"Eve":   {"Expert", `<span class="status-note status-ended">Access ended 3 May 2025</span>`},
+			"Eve":   {"Expert", `<span class="badge badge-inactive">Inactive</span>`, `<span class="status-note status-ended">Access expired 3 May 2025</span>`},
 			"Fay":   {`<span class="status-note">Access until 1 Aug 2025</span>`},
 		} {
 			for _, w := range want {

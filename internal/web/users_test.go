@@ -86,7 +86,7 @@ func TestInviteAndGetUser(t *testing.T) {
 		until := e.svc.Now().Add(48 * time.Hour).Truncate(time.Second)
 		rq = request{method: http.MethodPost, path: usersPath(a.id), key: a.key, body: jsonBody(t, map[string]any{
 			"first_name": "Esha", "last_name": "Expert", "email": "esha@tatacommunications.com",
-			"roles": []string{"expert"}, "access_until": until.Format(time.RFC3339)})}
+			"roles": []string{"expert"}, "access_until": until.Format(time.RFC3339), "expert_access": "read_only"})}
 		res = e.do(t, rq)
 		res.wantStatus(t, rq, http.StatusCreated)
 		res.decode(t, &u)
@@ -265,7 +265,7 @@ func TestUserPermissionsAndRoles(t *testing.T) {
 		}
 		want := map[string][]string{
 			"usage.view": {"communication_manager", "support"}, "logs.view": {"communication_manager", "support"},
-			"analytics.view": {"communication_manager"}, "flows.manage": {"communication_manager"},
+			"analytics.view": {"communication_manager"}, "flows.manage": {"communication_manager"}, "flows.view": {"communication_manager"},
 			"campaigns.manage": {"communication_manager"}, "tools.use": {"communication_manager"},
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
@@ -283,6 +283,11 @@ func TestUserPermissionsAndRoles(t *testing.T) {
 				Permissions []struct {
 					ID string `json:"id"`
 				} `json:"permissions"`
+				AccessLevels map[string]struct {
+					Permissions []struct {
+						ID string `json:"id"`
+					} `json:"permissions"`
+				} `json:"access_levels"`
 			} `json:"items"`
 		}
 		res.decode(t, &roles)
@@ -297,6 +302,21 @@ func TestUserPermissionsAndRoles(t *testing.T) {
 			}
 			if r.ID != string(want.ID) || r.Additional != want.Additional || r.StaffOnly != want.StaffOnly || !slices.Equal(ids, want.Permissions) {
 				t.Errorf("%s: item %d = %+v, want %+v", rq, i, r, want)
+			}
+			if (len(r.AccessLevels) > 0) != (want.ID == roster.RoleExpert) {
+				t.Errorf("%s: item %s has access_levels %v; only the Expert has them", rq, r.ID, r.AccessLevels)
+			}
+			for _, l := range roster.AccessLevels {
+				if want.ID != roster.RoleExpert {
+					break
+				}
+				var ids []string
+				for _, p := range r.AccessLevels[string(l.ID)].Permissions {
+					ids = append(ids, p.ID)
+				}
+				if !slices.Equal(ids, l.Permissions) {
+					t.Errorf("%s: Expert access level %s = %v, want %v", rq, l.ID, ids, l.Permissions)
+				}
 			}
 		}
 	})

@@ -28,7 +28,9 @@ WHEN old.seq IS NOT new.seq OR old.id IS NOT new.id OR old.account_id IS NOT new
     OR old.joined_at IS NOT new.joined_at OR old.revoked_at IS NOT new.revoked_at
     OR old.revoke_reason IS NOT new.revoke_reason OR old.revoke_note IS NOT new.revoke_note
     OR old.version IS NOT new.version OR old.updated_at IS NOT new.updated_at
-    OR old.identity_id IS NOT new.identity_id
+    OR old.identity_id IS NOT new.identity_id OR old.expert_access IS NOT new.expert_access
+    OR old.reminder_stage IS NOT new.reminder_stage OR old.reminder_until IS NOT new.reminder_until
+    OR old.access_end_reported_until IS NOT new.access_end_reported_until
 BEGIN
     INSERT INTO auth_changes (account_id, user_id, changed_at)
         VALUES (old.account_id, old.id, CAST(unixepoch('subsec') * 1000000 AS INTEGER));
