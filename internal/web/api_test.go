@@ -36,9 +36,17 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, store roster.Store) *testEnv {
 	t.Helper()
-	svc := roster.NewService(store, roster.Config{StaffDomains: []string{"tatacommunications.com"}, Secret: make([]byte, 32)})
+	return newTestEnvWith(t, store, nil, Options{})
+}
+
+// newTestEnvWith is newTestEnv with a clock (nil: the system's) and options
+// beyond the secret.
+func newTestEnvWith(t *testing.T, store roster.Store, clock roster.Clock, opts Options) *testEnv {
+	t.Helper()
+	svc := roster.NewService(store, roster.Config{StaffDomains: []string{"tatacommunications.com"}, Secret: make([]byte, 32), Clock: clock})
 	logs := &syncBuffer{}
-	srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), svc, Options{Secret: make([]byte, 32)}))
+	opts.Secret = make([]byte, 32)
+	srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), svc, opts))
 	t.Cleanup(srv.Close)
 	e := &testEnv{store: store, svc: svc, srv: srv, logs: logs}
 

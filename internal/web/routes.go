@@ -72,6 +72,12 @@ func (s *server) routes() []route {
 		{"POST /api/v1/accounts/{account_id}/users/{user_id}/resend-invitation", authed, nil, s.resendInvitation},
 		{"GET /api/v1/accounts/{account_id}/users/{user_id}/permissions", authed, nil, s.userPermissions},
 		{"GET /api/v1/accounts/{account_id}/audit-events", authed, page, s.auditEvents},
+		{"GET /api/v1/accounts/{account_id}/api-keys", authed, nil, s.listAPIKeys},
+		{"POST /api/v1/accounts/{account_id}/api-keys", authed, nil, s.createAPIKey},
+		{"GET /api/v1/accounts/{account_id}/api-keys/{key_id}", authed, nil, s.getAPIKey},
+		{"PATCH /api/v1/accounts/{account_id}/api-keys/{key_id}", authed, nil, s.updateAPIKey},
+		{"DELETE /api/v1/accounts/{account_id}/api-keys/{key_id}", authed, nil, s.deleteAPIKey},
+		{"POST /api/v1/keys/verify", public, nil, s.verifyKey}, // the gateway token, checked by the handler
 	}
 }
 

@@ -34,6 +34,9 @@ type Options struct {
 	Mailbox Mailbox
 	// OperatorToken opens /dev/mail (?token=...); "" keeps it closed.
 	OperatorToken string
+	// GatewayToken authenticates the platform's gateway to the key check
+	// (POST /api/v1/keys/verify); "" disables the check.
+	GatewayToken string
 }
 
 // server holds the dependencies of every handler.
