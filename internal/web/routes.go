@@ -119,6 +119,10 @@ func (s *server) pageRoutes() []pageRoute {
 		{"GET /accounts/{account_id}/users/{user_id}/features", s.accountPage(true, s.userFeaturesPage)},
 		{"GET /accounts/{account_id}/users/{user_id}/edit", s.accountPage(true, s.editUserPage)},
 		{"POST /accounts/{account_id}/users/{user_id}/edit", s.accountPage(true, s.editUserSubmit)},
+		// The API Keys page and its actions (api_keys.manage).
+		{"GET /accounts/{account_id}/api-keys", s.keysPage(s.keysListPage)},
+		{"GET /accounts/{account_id}/api-keys/new", s.keysPage(s.keyFormPage)},
+		{"POST /accounts/{account_id}/api-keys/new", s.keysPage(s.keyFormSubmit)},
 		{"GET /sessions", s.sessionsPage},
 		{"POST /sessions/end", s.endSession},
 	}
@@ -126,6 +130,11 @@ func (s *server) pageRoutes() []pageRoute {
 		at := "/accounts/{account_id}/users/{user_id}/" + a.path
 		routes = append(routes, pageRoute{"GET " + at, s.accountPage(true, s.actionPage(a))},
 			pageRoute{"POST " + at, s.accountPage(true, s.actionSubmit(a))})
+	}
+	for _, a := range keyActions {
+		at := "/accounts/{account_id}/api-keys/{key_id}/" + a.path
+		routes = append(routes, pageRoute{"GET " + at, s.keysPage(s.keyActionPage(a))},
+			pageRoute{"POST " + at, s.keysPage(s.keyActionSubmit(a))})
 	}
 	if s.opts.Mailbox != nil {
 		routes = append(routes, pageRoute{"GET /dev/mail", s.mailPage})
