@@ -148,9 +148,6 @@ func (s *server) keyFormSubmit(w http.ResponseWriter, r *http.Request, pr *pageR
 			nil, keyCreatedView{Name: k.Name, Secret: secret, Back: keysPagePath(pr.account.ID)})
 	case roster.CodeInvalid:
 		if f.failWith(err) {
-			if _, bad := f.Errors["expires_at"]; bad {
-				f.Errors["expires_at"] = []string{"Choose an expiry date after today, at most 10 years ahead."}
-			}
 			return s.renderKeyForm(w, r, pr, http.StatusUnprocessableEntity, f)
 		}
 	case roster.CodeForbidden, roster.CodeConflict:
