@@ -71,7 +71,10 @@ func (k *APIKey) Prefix() string { return KeyPrefix }
 // KeyPrefix starts every Roster API key, so a leaked key is easy to find.
 const KeyPrefix = "rst_"
 
-var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+// keyAlphabet is lower-case base32 (RFC 4648), easy to read and select.
+const keyAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
+
+var keyEncoding = base32.NewEncoding(keyAlphabet).WithPadding(base32.NoPadding)
 
 // keyBodyLen is the encoded length of 32 random bytes and a 4-byte checksum.
 var keyBodyLen = keyEncoding.EncodedLen(36)
@@ -89,6 +92,12 @@ func NewAPIKeySecret() string {
 // of a Roster key.
 func CheckAPIKeyFormat(key string) bool {
 	if len(key) != len(KeyPrefix)+keyBodyLen || !strings.HasPrefix(key, KeyPrefix) {
+		return false
+	}
+	// 36 bytes are 288 bits, so the last of the 58 characters carries 3
+	// of them and 2 zero bits; a character with those set would decode to
+	// the same bytes as another, and is refused as a typo.
+	if last := strings.IndexByte(keyAlphabet, key[len(key)-1]); last < 0 || last&3 != 0 {
 		return false
 	}
 	b, err := keyEncoding.DecodeString(key[len(KeyPrefix):])
