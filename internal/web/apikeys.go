@@ -138,6 +138,9 @@ func (s *server) deleteAPIKey(w http.ResponseWriter, r *http.Request, caller *ro
 	return nil
 }
 
+// verifyPattern is the route of the gateway check.
+const verifyPattern = "POST /api/v1/keys/verify"
+
 // verdictJSON is the answer of the gateway check. A refusal carries only
 // its reason.
 type verdictJSON struct {

@@ -2,7 +2,10 @@ package web
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -335,4 +338,52 @@ func TestVerifyKeyWithoutGatewayToken(t *testing.T) {
 	if p := res.problem(t); !strings.Contains(p.Detail, "--gateway-token") {
 		t.Errorf("%s = %s, want the flag named", rq, res.body)
 	}
+}
+
+// BenchmarkVerifyKeyHTTP measures the gateway check through the whole HTTP
+// stack in process (routing, logging, decoding, the store, JSON), 64
+// requests at a time:
+//
+//	go test -run '^$' -bench VerifyKeyHTTP ./internal/web
+func BenchmarkVerifyKeyHTTP(b *testing.B) {
+	testdb.EachBench(b, func(b *testing.B, store roster.Store) {
+		svc := roster.NewService(store, roster.Config{StaffDomains: []string{"tatacommunications.com"}, Secret: make([]byte, 32)})
+		ctx := context.Background()
+		acct, admin, err := svc.CreateAccount(ctx, roster.CreateAccountInput{Name: "Bench", AdminEmail: "alice@bench.example.com",
+			AdminFirstName: "Alice", AdminLastName: "Admin", AdminPassword: "unused"}, fakeHash)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, key, err := svc.CreateKey(ctx, roster.OperatorActor(), acct.ID, roster.KeyInput{Name: "bench", UserEmail: admin.Email,
+			Scope: []string{"logs.view", "usage.view"}, AllowedIPs: []string{"192.0.2.0/24"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), svc, Options{Secret: make([]byte, 32), GatewayToken: testGatewayToken}))
+		defer srv.Close()
+		client := srv.Client()
+		client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+		body := `{"key":"` + key + `","permission":"logs.view","client_ip":"192.0.2.7"}`
+		b.SetParallelism(32)
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/keys/verify", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+testGatewayToken)
+				req.Header.Set("Content-Type", "application/json")
+				res, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					b.Errorf("verify = %d", res.StatusCode)
+					return
+				}
+			}
+		})
+	})
 }

@@ -77,7 +77,7 @@ func (s *server) routes() []route {
 		{"GET /api/v1/accounts/{account_id}/api-keys/{key_id}", authed, nil, s.getAPIKey},
 		{"PATCH /api/v1/accounts/{account_id}/api-keys/{key_id}", authed, nil, s.updateAPIKey},
 		{"DELETE /api/v1/accounts/{account_id}/api-keys/{key_id}", authed, nil, s.deleteAPIKey},
-		{"POST /api/v1/keys/verify", public, nil, s.verifyKey}, // the gateway token, checked by the handler
+		{verifyPattern, public, nil, s.verifyKey}, // the gateway token, checked by the handler
 	}
 }
 
