@@ -78,3 +78,32 @@ func TestAPIKeysPage(t *testing.T) {
 		t.Errorf("GET api-keys after delete = %v", raw.Items)
 	}
 }
+
+// TestAPIKeysPageWithoutJavaScript creates a key and switches it off and
+// on with JavaScript off: the form posts, the secret is a read-only field
+// to copy by hand (no Copy button), and each confirmation is a page.
+func TestAPIKeysPageWithoutJavaScript(t *testing.T) {
+	_, b, acct := signInAsAdmin(t)
+	list := "/accounts/" + acct + "/api-keys"
+	b.disableScripts()
+	b.open("api-key-form-nojs", list+"/new", http.StatusOK)
+	b.fill("Name", "Reports")
+	b.follow("api-key-created-nojs", "Create key", http.StatusCreated)
+	if secret := b.value("Your new API key"); !strings.HasPrefix(secret, "rst_") {
+		t.Fatalf("the created page shows %q, want a key", secret)
+	}
+	if eval[bool](b, `() => document.querySelector("button[data-copy]").getClientRects().length > 0`) {
+		t.Error("without JavaScript the page shows a Copy button that cannot work")
+	}
+	b.follow("api-keys-nojs", "Done", http.StatusOK)
+	b.follow("api-key-deactivate-page", "Deactivate Reports", http.StatusOK)
+	if got := b.path(); !strings.HasSuffix(got, "/deactivate") {
+		t.Fatalf("without JavaScript Deactivate leads to %s, want its page", got)
+	}
+	b.follow("api-keys-deactivated-nojs", "Deactivate", http.StatusOK)
+	wantFlash(t, b, `API key "Reports" was deactivated.`)
+	b.follow("api-key-activate-page", "Activate Reports", http.StatusOK)
+	b.follow("api-keys-activated-nojs", "Activate", http.StatusOK)
+	wantFlash(t, b, `API key "Reports" was activated.`)
+	b.wantText("table.keys", "Active")
+}
