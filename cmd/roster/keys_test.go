@@ -91,3 +91,53 @@ func TestGatewayTokenConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIKeyCommands lists, switches off and on, and deletes a key with
+// the operator's commands, and checks what each refuses.
+func TestAPIKeyCommands(t *testing.T) {
+	eachStore(t, func(t *testing.T, db dbArgs) {
+		acct := mustCreateAccount(t, db, "ananya@acme.example", "correct horse battery")
+		key := mustRunJSON[keyOut](t, "", db.with("api-key", "create", "--account", acct.AccountID, "--user-email", "ananya@acme.example",
+			"--name", "ops", "--allowed-ips", "192.0.2.0/24")...)
+		list := mustRunJSON[[]apiKeyOut](t, "", db.with("api-key", "list", "--account", acct.AccountID)...)
+		if len(list) != 1 || list[0].ID != key.ID || list[0].Name != "ops" || list[0].State != "active" || list[0].CreatorName != "Ananya Iyer" ||
+			list[0].LastFour != key.Key[len(key.Key)-4:] || !slices.Equal(list[0].AllowedIPs, []string{"192.0.2.0/24"}) {
+			t.Fatalf("api-key list = %+v", list)
+		}
+		off := mustRunJSON[apiKeyOut](t, "", db.with("api-key", "update", "--account", acct.AccountID, "--id", key.ID, "--active=false", "--name", "ops (off)")...)
+		if off.State != "inactive" || off.Name != "ops (off)" {
+			t.Errorf("api-key update --active=false = %+v", off)
+		}
+		st := db.open(t)
+		svc := roster.NewService(st, roster.Config{})
+		if v, err := svc.VerifyKey(context.Background(), key.Key, "", "192.0.2.1"); err != nil || v.Reason != roster.KeyReasonInactive {
+			t.Errorf("VerifyKey after --active=false = %+v, %v", v, err)
+		}
+		if on := mustRunJSON[apiKeyOut](t, "", db.with("api-key", "update", "--account", acct.AccountID, "--id", key.ID, "--active=true")...); on.State != "active" {
+			t.Errorf("api-key update --active=true = %+v", on)
+		}
+		if out := mustRunJSON[map[string]string](t, "", db.with("api-key", "delete", "--account", acct.AccountID, "--id", key.ID)...); out["deleted"] != key.ID {
+			t.Errorf("api-key delete = %v", out)
+		}
+		if v, err := svc.VerifyKey(context.Background(), key.Key, "", "192.0.2.1"); err != nil || v.Reason != roster.KeyUnknown {
+			t.Errorf("VerifyKey after delete = %+v, %v", v, err)
+		}
+		for _, c := range []struct {
+			args []string
+			code int
+			want string
+		}{
+			{[]string{"api-key", "list"}, 2, "--account: give the id of the account"},
+			{[]string{"api-key", "update", "--account", acct.AccountID, "--id", key.ID}, 2, "--active or --name"},
+			{[]string{"api-key", "update", "--account", acct.AccountID, "--id", key.ID, "--active", "maybe"}, 2, "--active: give true or false"},
+			{[]string{"api-key", "update", "--account", acct.AccountID, "--active=false"}, 2, "--id: give the id of the key"},
+			{[]string{"api-key", "delete", "--account", acct.AccountID, "--id", key.ID}, 1, "No API key with this id exists."},
+			{[]string{"api-key", "update", "--account", acct.AccountID, "--id", roster.NewID(time.Now()), "--name", ""}, 2, "--active or --name"},
+		} {
+			r := runCLI(t, "", db.with(c.args...)...)
+			if r.code() != c.code || !strings.Contains(r.err.Error(), c.want) {
+				t.Errorf("roster %s = %v (exit %d), want exit %d with %q", strings.Join(c.args, " "), r.err, r.code(), c.code, c.want)
+			}
+		}
+	})
+}
