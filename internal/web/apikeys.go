@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -73,7 +74,7 @@ func (s *server) listAPIKeys(w http.ResponseWriter, r *http.Request, caller *ros
 func (s *server) createAPIKey(w http.ResponseWriter, r *http.Request, caller *roster.Actor) error {
 	var in roster.KeyInput
 	var expires optTime
-	var scope *[]string
+	var scope optList
 	if _, err := decodeJSON(w, r,
 		field{"name", &in.Name, "a string"},
 		field{"expires_at", &expires, "an RFC 3339 date-time such as 2030-01-31T18:00:00Z, or null"},
@@ -84,11 +85,8 @@ func (s *server) createAPIKey(w http.ResponseWriter, r *http.Request, caller *ro
 		return err
 	}
 	in.ExpiresAt = expires.t
-	if scope != nil {
-		in.Scope = *scope
-		if in.Scope == nil {
-			in.Scope = []string{}
-		}
+	if scope.list != nil {
+		in.Scope = scope.list // [] stays empty, which the service refuses by name
 	}
 	k, secret, err := s.svc.CreateKey(r.Context(), caller, r.PathValue("account_id"), in)
 	if err != nil {
@@ -96,6 +94,24 @@ func (s *server) createAPIKey(w http.ResponseWriter, r *http.Request, caller *ro
 	}
 	w.Header().Set("Location", apiKeyPath(k))
 	return writeJSON(w, http.StatusCreated, createdKeyJSON{apiKeyJSON: newAPIKeyJSON(k, s), Key: secret})
+}
+
+// optList is an optional, nullable array of strings: absent or null
+// leaves list nil, [] makes it empty but not nil.
+type optList struct{ list []string }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (o *optList) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(b, &o.list); err != nil {
+		return err
+	}
+	if o.list == nil {
+		o.list = []string{}
+	}
+	return nil
 }
 
 func (s *server) getAPIKey(w http.ResponseWriter, r *http.Request, caller *roster.Actor) error {

@@ -42,7 +42,7 @@ type keysView struct {
 
 // keyRow is one key of the list.
 type keyRow struct {
-	ID, Name, Creator, Shown string
+	Name, Creator, Shown     string
 	Created, LastUsed        time.Time
 	Expires                  time.Time
 	AllowedIPs, Scope        string
@@ -65,7 +65,7 @@ func (s *server) keysListPage(w http.ResponseWriter, r *http.Request, pr *pageRe
 	now := s.svc.Now()
 	v := keysView{NewPath: keysPagePath(pr.account.ID) + "/new", SeesAll: pr.actor.Roles.Can("team.manage")}
 	for _, k := range keys {
-		row := keyRow{ID: k.ID, Name: k.Name, Shown: k.Prefix() + "…" + k.Hint, Created: k.CreatedAt, LastUsed: k.LastUsedAt,
+		row := keyRow{Name: k.Name, Shown: k.Prefix() + "…" + k.Hint, Created: k.CreatedAt, LastUsed: k.LastUsedAt,
 			Expires: k.ExpiresAt, AllowedIPs: "Any address", Scope: "All of the creator's permissions", State: k.State(now)}
 		row.StateLabel = keyStateLabels[row.State]
 		if k.Owner != nil {

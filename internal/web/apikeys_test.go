@@ -66,6 +66,8 @@ func TestAPIKeysAPI(t *testing.T) {
 			{`{"name": "", "expires_at": "2001-01-01T00:00:00Z", "allowed_ips": ["10.1.2.3/8", "nope"], "scope": []}`, 422,
 				[]string{"allowed_ips", "expires_at", "name", "scope"}},
 			{`{"name": "k", "allowed_ips": "192.0.2.7"}`, 422, []string{"allowed_ips"}},
+			{`{"name": "k", "scope": "logs.view"}`, 422, []string{"scope"}},
+			{`{"name": "k", "scope": [1]}`, 422, []string{"scope"}},
 			{`{"name": "k", "scope": ["logs.delete"]}`, 422, []string{"scope"}},
 			{`{"name": "k", "secret": "mine"}`, 422, []string{"secret"}},
 			{`{"name": "k", "user_email": "sam@acme.example.com", "scope": ["billing.manage"]}`, 403, nil},
@@ -78,6 +80,17 @@ func TestAPIKeysAPI(t *testing.T) {
 				t.Errorf("%s %s: fields %v, want %v", rq, c.body, got, c.fields)
 			}
 		}
+		rq = request{method: "POST", path: keysPath(acme.id), key: acme.key, body: `{"name": "plain", "scope": null, "expires_at": null, "allowed_ips": []}`}
+		res = e.do(t, rq)
+		res.wantStatus(t, rq, http.StatusCreated)
+		var plain apiKeyJSON
+		res.decode(t, &plain)
+		if plain.Scope != nil || plain.ExpiresAt != nil || len(plain.AllowedIPs) != 0 {
+			t.Errorf("%s = %s, want an unrestricted key", rq, res.body)
+		}
+		rq = request{method: "DELETE", path: keysPath(acme.id) + "/" + plain.ID, key: acme.key}
+		e.do(t, rq).wantStatus(t, rq, http.StatusNoContent)
+		before = e.snapshot(t, acme.id)
 		rq = request{method: "PATCH", path: keyPath, key: acme.key, body: `{"active": "no"}`}
 		e.do(t, rq).wantStatus(t, rq, http.StatusUnprocessableEntity)
 		if after := e.snapshot(t, acme.id); after != before {
