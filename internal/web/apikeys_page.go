@@ -42,12 +42,12 @@ type keysView struct {
 
 // keyRow is one key of the list.
 type keyRow struct {
-	Name, Creator, Shown     string
-	Created, LastUsed        time.Time
-	Expires                  time.Time
-	AllowedIPs, Scope        string
-	State, StateLabel        string
-	Actions                  []keyLink
+	Name, Creator, Shown string
+	Created, LastUsed    time.Time
+	Expires              time.Time
+	AllowedIPs, Scope    string
+	State, StateLabel    string
+	Actions              []keyLink
 }
 
 type keyLink struct{ Href, Text, Label string }
