@@ -18,8 +18,9 @@
 #                             "permission": "logs.view", "client_ip": "192.0.2.7"}
 #
 # and prints, per target, requests per second and p50/p90/p99 latency, the
-# server's CPU per check, and the check's throughput as a share of the
-# ceiling's. Everything stays on 127.0.0.1, and every step is bounded in
+# CPU per request of the server and of the ceiling's process ("other cores"
+# is the rest of the machine: more than a little means other work skewed
+# the run), and the check's throughput as a share of the ceiling's. Everything stays on 127.0.0.1, and every step is bounded in
 # time; the whole script takes about a minute.
 #
 # Environment (all optional):
@@ -81,7 +82,7 @@ grep -q listening "$dir/ceiling.log" || die "the ceiling did not start: $(cat "$
 
 echo "== key check benchmark (server pid $pid, ceiling pid $ceiling_pid)"
 load_cmd=("$bin/roster-load" --verify --url "$url" --seed-json "$dir/seed.json" --server-pid "$pid"
-	--gateway-token "$token" --ceiling-url "http://127.0.0.1:$ceiling_port" --concurrency 64
+	--gateway-token "$token" --ceiling-url "http://127.0.0.1:$ceiling_port" --ceiling-pid "$ceiling_pid" --concurrency 64
 	--verify-rounds "$rounds" --verify-round "$round" --json "$dir/results.json")
 bench_run_load 600
 stop_all

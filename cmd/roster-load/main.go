@@ -156,6 +156,7 @@ CPU per sign-in besides the hash, and a flood of sign-ins. Flags:
 	fs.IntVar(&c.verify.warmup, "verify-warmup", 2000, "with --verify: untimed requests to each target first")
 	fs.StringVar(&c.verify.permission, "verify-permission", "logs.view", "with --verify: the permission each check asks about")
 	fs.StringVar(&c.verify.clientIP, "verify-client-ip", "192.0.2.7", "with --verify: the client_ip each check sends")
+	fs.IntVar(&c.verify.ceilingPID, "ceiling-pid", 0, "with --verify: process id of the --constant-server, to report its CPU time per request")
 	fs.StringVar(&c.constantServer, "constant-server", "", "only serve a constant verdict on this loopback host:port (the ceiling of --verify) until stopped")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -255,6 +256,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if c.signInMode {
 		return runSignIn(ctx, c, stdout, stderr)
+	}
+	if c.verify.ceilingPID != 0 {
+		if _, err := readCPU(c.verify.ceilingPID); err != nil {
+			return fmt.Errorf("cannot read the ceiling's CPU time: %w; is --ceiling-pid right?", err)
+		}
 	}
 	if c.verifyMode {
 		return runVerify(ctx, c, stdout, stderr)

@@ -33,6 +33,7 @@ type verifyConfig struct {
 	concurrency int
 	permission  string
 	clientIP    string
+	ceilingPID  int // the ceiling's process, to report its CPU like the server's
 }
 
 // constantVerdict is what the ceiling answers: the size and shape of a
@@ -125,6 +126,7 @@ func runVerify(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}
 	rep := &verifyReport{URL: c.url, CeilingURL: v.ceilingURL, Concurrency: v.concurrency, Rounds: v.rounds, RoundS: v.round.Seconds()}
 	sums := map[*workload]*verifySum{ceiling: {}, check: {}}
+	probesOf := map[*workload]probes{ceiling: {serverPID: v.ceilingPID}, check: c.probes()}
 	for i := range v.rounds {
 		order := []*workload{ceiling, check}
 		if i%2 == 1 {
@@ -133,7 +135,7 @@ func runVerify(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		rps := map[*workload]float64{}
 		for _, w := range order {
 			var out *outcome
-			used, err := c.probes().span(ctx, func() { out = drive(ctx, client, w, 0, math.MaxInt32, time.Now().Add(v.round)) })
+			used, err := probesOf[w].span(ctx, func() { out = drive(ctx, client, w, 0, math.MaxInt32, time.Now().Add(v.round)) })
 			if err != nil {
 				return err
 			}
@@ -144,7 +146,7 @@ func runVerify(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		rep.PerRound = append(rep.PerRound, verifyRoundJS{Round: i + 1, CeilingRPS: rps[ceiling], CheckRPS: rps[check]})
 	}
 	for _, w := range []*workload{ceiling, check} {
-		rep.Results = append(rep.Results, sums[w].result(w, c.probes()))
+		rep.Results = append(rep.Results, sums[w].result(w, probesOf[w]))
 	}
 	if rep.Results[0].RPS > 0 {
 		rep.Share = round(rep.Results[1].RPS/rep.Results[0].RPS, 3)
@@ -180,17 +182,17 @@ func (s *verifySum) add(o *outcome, u usage) {
 	s.used.elapsed += u.elapsed
 }
 
-// result summarises the rounds; the server's CPU figures are left out of
-// the ceiling, which runs in another process.
+// result summarises the rounds, with the CPU of the process p names (the
+// server, or the ceiling's).
 func (s *verifySum) result(w *workload, p probes) *result {
 	r := summarize(w, &s.out, s.used.elapsed)
 	r.ClientCores = s.used.cores(s.used.self)
 	r.OtherCores = s.used.otherCores()
-	if p.serverPID != 0 && w.Name != "ceiling" && r.Requests > 0 {
+	if p.serverPID != 0 && r.Requests > 0 {
 		c, per := s.used.cores(s.used.server), perMS(s.used.server, r.Requests)
 		r.ServerCores, r.ServerCPUPerReqMS = &c, &per
 	}
-	if p.pgPID != 0 && w.Name != "ceiling" && r.Requests > 0 {
+	if p.pgPID != 0 && r.Requests > 0 {
 		c, per := s.used.cores(s.used.db), perMS(s.used.db, r.Requests)
 		r.DBCores, r.DBCPUPerReqMS = &c, &per
 	}
