@@ -22,13 +22,59 @@ type APIKey struct {
 	CreatedAt  time.Time
 	LastUsedAt time.Time
 	ExpiresAt  time.Time // zero: never
-	Disabled   bool
+	Disabled   bool      // inactive: switched off by its owner or an Admin, reversibly
+
+	// AllowedIPs are the client addresses (192.0.2.7, 2001:db8::1) and
+	// ranges (198.51.100.0/24) the key may be used from, in canonical
+	// form; empty: any address.
+	AllowedIPs []string
+	// Scope is the permissions the key is limited to, a subset of its
+	// creator's when it was created; nil: every permission of its creator.
+	// Either way the key can never do more than its creator can do now.
+	Scope []string
+
+	// Owner is the creator as the key list shows them (ID, names, email,
+	// status, access deadline, roles); filled by APIKeys and APIKey only.
+	Owner *User
 }
+
+// The states of a key as its list shows them.
+const (
+	KeyActive          = "active"
+	KeyInactive        = "inactive"         // switched off (reversible)
+	KeyExpired         = "expired"          // past its expiry
+	KeyCreatorInactive = "creator_inactive" // its creator cannot act now (revoked, past their deadline)
+)
+
+// State returns the key's state at now: inactive, expired, creator_inactive
+// or active, the first that applies. It needs Owner.
+func (k *APIKey) State(now time.Time) string {
+	switch {
+	case k.Disabled:
+		return KeyInactive
+	case k.Expired(now):
+		return KeyExpired
+	case k.Owner != nil && !k.Owner.CanSignIn(now):
+		return KeyCreatorInactive
+	}
+	return KeyActive
+}
+
+// Expired reports whether the key has an expiry at or before now.
+func (k *APIKey) Expired(now time.Time) bool {
+	return !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)
+}
+
+// Prefix is what the key list shows of the start of every key.
+func (k *APIKey) Prefix() string { return KeyPrefix }
 
 // KeyPrefix starts every Roster API key, so a leaked key is easy to find.
 const KeyPrefix = "rst_"
 
-var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+// keyAlphabet is lower-case base32 (RFC 4648), easy to read and select.
+const keyAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
+
+var keyEncoding = base32.NewEncoding(keyAlphabet).WithPadding(base32.NoPadding)
 
 // keyBodyLen is the encoded length of 32 random bytes and a 4-byte checksum.
 var keyBodyLen = keyEncoding.EncodedLen(36)
@@ -46,6 +92,12 @@ func NewAPIKeySecret() string {
 // of a Roster key.
 func CheckAPIKeyFormat(key string) bool {
 	if len(key) != len(KeyPrefix)+keyBodyLen || !strings.HasPrefix(key, KeyPrefix) {
+		return false
+	}
+	// 36 bytes are 288 bits, so the last of the 58 characters carries 3
+	// of them and 2 zero bits; a character with those set would decode to
+	// the same bytes as another, and is refused as a typo.
+	if last := strings.IndexByte(keyAlphabet, key[len(key)-1]); last < 0 || last&3 != 0 {
 		return false
 	}
 	b, err := keyEncoding.DecodeString(key[len(KeyPrefix):])

@@ -43,6 +43,8 @@ type Service struct {
 
 	background chan struct{}  // bounds work started after answering
 	bgWait     sync.WaitGroup // counts it, for Drain
+
+	keyUses keyUses // API keys' last uses waiting to be written (keys.go)
 }
 
 // NewService returns a service over store.
@@ -143,31 +145,6 @@ func (a *Actor) authorize(accountID, permission string) error {
 		return Errorf(CodeForbidden, "Your roles do not include the %q permission needed for this.", permission)
 	}
 	return nil
-}
-
-// AuthenticateAPIKey returns the actor of an API key: the key's creator, if
-// the key is enabled and unexpired and the creator may still sign in.
-// CodeUnauthorized otherwise, with one message for every reason.
-func (s *Service) AuthenticateAPIKey(ctx context.Context, key, ip string) (*Actor, error) {
-	unauthorized := Errorf(CodeUnauthorized, "The API key is missing, malformed, unknown or no longer valid.")
-	if !CheckAPIKeyFormat(key) {
-		return nil, unauthorized
-	}
-	k, u, err := s.store.APIKeyOwner(ctx, HashSecret(key))
-	if err != nil {
-		if ErrorCode(err) == CodeNotFound {
-			return nil, unauthorized
-		}
-		return nil, err
-	}
-	now := s.clock.Now()
-	if k.Disabled || !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) {
-		return nil, unauthorized
-	}
-	if !u.CanSignIn(now) {
-		return nil, unauthorized
-	}
-	return actorOf(u, ip), nil
 }
 
 // CanSignIn reports whether the user may act at now: active and, if they
@@ -982,50 +959,4 @@ func (s *Service) UpdateAccount(ctx context.Context, accountID string, in Update
 				"allowed_domains_from": before.AllowedDomains, "allowed_domains_to": a.AllowedDomains}})
 	})
 	return out, err
-}
-
-// CreateAPIKey creates a key for the user with email in an account and
-// returns it with its secret, which is shown once. Operator only (the API for
-// users arrives with key management). Errors: CodeInvalid, CodeNotFound,
-// CodeConflict (the user cannot sign in).
-func (s *Service) CreateAPIKey(ctx context.Context, actor *Actor, accountID, userEmail, name string) (*APIKey, string, error) {
-	if !actor.can(accountID, "api_keys.manage") {
-		return nil, "", actor.authorize(accountID, "api_keys.manage")
-	}
-	var p Problems
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > MaxAPIKeyNameLen || !utf8.ValidString(name) || hasControl(name) {
-		p.Add("name", "Give the key a name of 1 to %d characters, without control characters.", MaxAPIKeyNameLen)
-	}
-	email := CleanEmail(&p, "user_email", userEmail)
-	if err := p.Err(); err != nil {
-		return nil, "", err
-	}
-	if !ValidID(accountID) {
-		return nil, "", Errorf(CodeNotFound, "No account with this id exists.")
-	}
-	u, err := s.store.UserByEmail(ctx, accountID, Fold(email))
-	if err != nil {
-		if ErrorCode(err) == CodeNotFound {
-			return nil, "", Errorf(CodeNotFound, "No user with the email %s exists in this account.", email)
-		}
-		return nil, "", err
-	}
-	now := s.clock.Now()
-	if !u.CanSignIn(now) {
-		return nil, "", Errorf(CodeConflict, "%s is %s and cannot own an API key.", u.Email, u.Status)
-	}
-	secret := NewAPIKeySecret()
-	k := &APIKey{ID: NewID(now), AccountID: accountID, UserID: u.ID, Name: name, Hint: secret[len(secret)-4:],
-		Hash: HashSecret(secret), CreatedAt: now}
-	err = s.store.Update(ctx, func(tx Tx) error {
-		if err := tx.InsertAPIKey(ctx, k); err != nil {
-			return err
-		}
-		return tx.InsertAudit(ctx, s.event(actor, u, ActionAPIKeyCreated, now, map[string]any{"key_id": k.ID, "name": k.Name}))
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return k, secret, nil
 }

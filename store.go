@@ -42,11 +42,22 @@ type Store interface {
 	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
 	// APIKeyOwner finds a key by the hash of its secret together with the
 	// user who created it; CodeNotFound when missing. Only the fields
-	// authentication needs are filled: the key's ID, AccountID, UserID,
-	// ExpiresAt and Disabled; the user's ID, AccountID, FirstName,
-	// LastName, Email, Roles, ExpertAccess, Status and AccessUntil.
-
+	// authentication and the gateway check need are filled: the key's ID,
+	// AccountID, UserID, ExpiresAt, Disabled, AllowedIPs and Scope; the
+	// user's ID, AccountID, FirstName, LastName, Email, Roles,
+	// ExpertAccess, Status and AccessUntil.
 	APIKeyOwner(ctx context.Context, hash []byte) (*APIKey, *User, error)
+	// APIKeys returns the keys of an account, newest first, each with its
+	// Owner and without its Hash; only those created by userID unless
+	// userID is "".
+	APIKeys(ctx context.Context, accountID, userID string) ([]*APIKey, error)
+	// APIKey returns one key of an account with its Owner and without its
+	// Hash; CodeNotFound when missing or in another account.
+	APIKey(ctx context.Context, accountID, keyID string) (*APIKey, error)
+	// TouchAPIKeys records when keys were last used: each key's
+	// LastUsedAt becomes the time given unless it is already later. Keys
+	// that no longer exist are skipped. One transaction.
+	TouchAPIKeys(ctx context.Context, uses map[string]time.Time) error
 	// AuditEvents returns the page of an account's audit log that q
 	// selects (at most q.Limit events, up to AuditExportBatch), newest
 	// first by (At, Seq) whichever way it pages; its events carry Seq and
@@ -234,12 +245,22 @@ type Tx interface {
 	// transaction ends, so concurrent appends chain one after another; call
 	// it after the transaction's other locks, to hold it briefly.
 	InsertAudit(ctx context.Context, e *AuditEvent) error
+	// InsertAPIKey adds a key; CodeConflict when its id or hash exists.
 	InsertAPIKey(ctx context.Context, k *APIKey) error
 	// InsertExpertAccessEnd records the end of an Expert's access.
 	InsertExpertAccessEnd(ctx context.Context, e *ExpertAccessEnd) error
 	// ActiveAdmins returns the account's users who are active Admins at
 	// now (status active, before any access deadline), oldest invited first.
 	ActiveAdmins(ctx context.Context, accountID string, now time.Time) ([]*User, error)
+	// APIKeyForUpdate returns a key of an account with its Owner (as
+	// APIKey) and locks its row; CodeNotFound when missing.
+	APIKeyForUpdate(ctx context.Context, accountID, keyID string) (*APIKey, error)
+	// UpdateAPIKey writes a key's Name and Disabled; CodeNotFound when missing.
+	UpdateAPIKey(ctx context.Context, k *APIKey) error
+	// DeleteAPIKey removes a key; CodeNotFound when missing.
+	DeleteAPIKey(ctx context.Context, accountID, keyID string) error
+	// CountAPIKeys counts every key a user created in an account, in any state.
+	CountAPIKeys(ctx context.Context, accountID, userID string) (int64, error)
 
 	// InsertIdentity adds an identity; CodeConflict when its EmailKey exists.
 	InsertIdentity(ctx context.Context, id *Identity) error

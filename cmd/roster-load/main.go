@@ -18,6 +18,10 @@
 // With --sign-in it runs the sign-in benchmark instead (signin.go): the hash
 // limit of this machine, closed-loop sign-ins as the seeded Admins, and an
 // open-loop flood; scripts/bench-signin.sh runs it end to end.
+//
+// With --verify it runs the key check benchmark (verify.go) against a
+// ceiling that --constant-server serves; scripts/bench-verify.sh runs it
+// end to end.
 package main
 
 import (
@@ -80,6 +84,10 @@ type config struct {
 
 	signInMode bool
 	signIn     signInConfig
+
+	verifyMode     bool
+	verify         verifyConfig
+	constantServer string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -90,6 +98,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fmt.Fprint(stderr, `Usage: roster-load [flags]
        roster-load --wait-ready [--url URL] [--since-ns NS] [--server-pid PID]
        roster-load --sign-in [--url URL] --seed-json FILE [--server-pid PID]
+       roster-load --verify --gateway-token T --ceiling-url URL --seed-json FILE [--server-pid PID]
+       roster-load --constant-server 127.0.0.1:PORT
 
 Runs bounded load workloads against a Roster server on a loopback address and
 prints, per workload, requests, errors, req/s, latency percentiles and the
@@ -138,6 +148,16 @@ CPU per sign-in besides the hash, and a flood of sign-ins. Flags:
 	fs.IntVar(&c.signIn.sourceIPs, "source-ips", 1024, "with --sign-in: spread the sign-ins over this many loopback source addresses (127.1.x.y), one per worker and in turn in the flood, as from that many client IPs (0: one address)")
 	fs.StringVar(&c.signIn.email, "sign-in-email", "", "with --sign-in: sign in as this email, instead of the Admins of --seed-json")
 	fs.StringVar(&c.signIn.password, "sign-in-password", "", "with --sign-in-email: its password")
+	fs.BoolVar(&c.verifyMode, "verify", false, "run the key check benchmark instead: POST /api/v1/keys/verify against --ceiling-url, in alternating rounds")
+	fs.StringVar(&c.verify.token, "gateway-token", "", "with --verify: the server's --gateway-token")
+	fs.StringVar(&c.verify.ceilingURL, "ceiling-url", "", "with --verify: base URL of a roster-load --constant-server, the ceiling")
+	fs.IntVar(&c.verify.rounds, "verify-rounds", 4, "with --verify: rounds of each target")
+	fs.DurationVar(&c.verify.round, "verify-round", 5*time.Second, "with --verify: how long each round of each target lasts")
+	fs.IntVar(&c.verify.warmup, "verify-warmup", 2000, "with --verify: untimed requests to each target first")
+	fs.StringVar(&c.verify.permission, "verify-permission", "logs.view", "with --verify: the permission each check asks about")
+	fs.StringVar(&c.verify.clientIP, "verify-client-ip", "192.0.2.7", "with --verify: the client_ip each check sends")
+	fs.IntVar(&c.verify.ceilingPID, "ceiling-pid", 0, "with --verify: process id of the --constant-server, to report its CPU time per request")
+	fs.StringVar(&c.constantServer, "constant-server", "", "only serve a constant verdict on this loopback host:port (the ceiling of --verify) until stopped")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -148,8 +168,24 @@ CPU per sign-in besides the hash, and a flood of sign-ins. Flags:
 	if err := checkLoopbackURL(c.url); err != nil {
 		return nil, err
 	}
-	if c.waitReady {
+	if c.waitReady || c.constantServer != "" {
 		return c, nil
+	}
+	if c.verifyMode {
+		c.verify.concurrency = c.concurrency
+		if c.verify.concurrency == 0 {
+			c.verify.concurrency = 64
+		}
+		c.verify.ceilingURL = strings.TrimRight(c.verify.ceilingURL, "/")
+		if c.verify.token == "" || c.verify.ceilingURL == "" {
+			return nil, errors.New("--verify needs --gateway-token and --ceiling-url")
+		}
+		if err := checkLoopbackURL(c.verify.ceilingURL); err != nil {
+			return nil, err
+		}
+		if c.verify.rounds < 1 || c.verify.round <= 0 || c.verify.warmup < 0 {
+			return nil, errors.New("--verify-rounds and --verify-round must be positive, --verify-warmup not negative")
+		}
 	}
 	if c.signInMode {
 		return c, c.signIn.parse(signInConc, c)
@@ -205,6 +241,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.waitReady {
 		return waitReady(ctx, c, stdout)
 	}
+	if c.constantServer != "" {
+		return serveConstant(ctx, c.constantServer, stdout)
+	}
 	if c.serverPID != 0 {
 		if _, err := readCPU(c.serverPID); err != nil {
 			return fmt.Errorf("cannot read the server's CPU time: %w; is --server-pid right?", err)
@@ -217,6 +256,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if c.signInMode {
 		return runSignIn(ctx, c, stdout, stderr)
+	}
+	if c.verify.ceilingPID != 0 {
+		if _, err := readCPU(c.verify.ceilingPID); err != nil {
+			return fmt.Errorf("cannot read the ceiling's CPU time: %w; is --ceiling-pid right?", err)
+		}
+	}
+	if c.verifyMode {
+		return runVerify(ctx, c, stdout, stderr)
 	}
 	b := newBench(c, stderr)
 	rep, err := b.run(ctx)

@@ -41,6 +41,9 @@ func commands() []*command {
 		accountCreateCommand(),
 		accountUpdateCommand(),
 		apiKeyCreateCommand(),
+		apiKeyListCommand(),
+		apiKeyUpdateCommand(),
+		apiKeyDeleteCommand(),
 		auditVerifyCommand(),
 		devSeedCommand(),
 	}

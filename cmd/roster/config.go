@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 
 	"roster"
 	"roster/internal/password"
@@ -334,4 +335,21 @@ func appliedMigrations(ctx context.Context, st store) (int, error) {
 		return 0, fmt.Errorf("count migrations: %w", err)
 	}
 	return n, nil
+}
+
+// minGatewayTokenLen is the shortest --gateway-token accepted: the token
+// guards the key check, which tells whether any key is valid.
+const minGatewayTokenLen = 32
+
+// checkGatewayToken validates --gateway-token: unset, or long enough and
+// without whitespace (it travels in a header).
+func checkGatewayToken(token string) error {
+	switch {
+	case token == "":
+	case len(token) < minGatewayTokenLen:
+		return usageErrorf("--gateway-token: must be at least %d characters; generate one with: openssl rand -hex 32", minGatewayTokenLen)
+	case strings.ContainsFunc(token, unicode.IsSpace):
+		return usageErrorf("--gateway-token: must not contain spaces or line breaks")
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"roster"
 	"roster/internal/password"
@@ -155,22 +156,40 @@ func apiKeyCreateCommand() *command {
 API-key create creates an API key owned by an active user of an account and
 prints {"id", "key"}. The key is shown only this once: Roster keeps only its
 hash. Use it as "Authorization: Bearer <key>"; it never grants more than its
-owner may do, and it stops working when the owner is revoked or deleted.`,
+owner may do, and it stops working when the owner is revoked or deleted.
+
+--expires-at, --allowed-ips and --scope limit the key: an expiry (RFC 3339),
+the addresses and CIDR ranges it may be used from, and the permissions
+(a subset of the owner's) it is limited to. The two lists are repeatable.`,
 		register: func(fs *flagSet) runner {
 			db := addDBFlags(fs, false)
 			id := fs.String("account", "", "the account's id (required)")
 			email := fs.String("user-email", "", "email of the user who owns the key (required)")
 			name := fs.String("name", "", "a name that says what the key is for (required)")
+			expires := fs.String("expires-at", "", "when the key stops working, RFC 3339 (2030-01-31T18:00:00Z); unset: never")
+			ips := fs.List("allowed-ips", nil, "an address or CIDR range the key may be used from; repeatable; unset: any")
+			scope := fs.List("scope", nil, "a permission the key is limited to; repeatable; unset: every permission of its owner")
 			return func(ctx context.Context, e *env) error {
 				if *id == "" {
 					return usageErrorf("--account: give the id of the account")
+				}
+				in := roster.KeyInput{Name: *name, UserEmail: *email, AllowedIPs: ips.values, Scope: scope.values}
+				if in.UserEmail == "" {
+					in.UserEmail = " " // "" would mean the operator; CleanEmail names the flag
+				}
+				if *expires != "" {
+					t, err := time.Parse(time.RFC3339, *expires)
+					if err != nil {
+						return usageErrorf("--expires-at: give an RFC 3339 time such as 2030-01-31T18:00:00Z")
+					}
+					in.ExpiresAt = t
 				}
 				svc, st, err := db.service(ctx, e, nil, true)
 				if err != nil {
 					return err
 				}
 				defer st.Close()
-				k, secret, err := svc.CreateAPIKey(ctx, roster.OperatorActor(), *id, *email, *name)
+				k, secret, err := svc.CreateKey(ctx, roster.OperatorActor(), *id, in)
 				if err != nil {
 					return domainError(err)
 				}

@@ -43,6 +43,9 @@ Without --database-url the database is SQLite in <data-dir>/roster.db.
 Several instances may share one PostgreSQL database: give all of them the
 same --secret.
 
+With --gateway-token, POST /api/v1/keys/verify checks API keys for the
+platform's gateway, which sends that token as Authorization: Bearer.
+
 Every flag can also be set through the environment variable named after it,
 e.g. ROSTER_ADDR for --addr; the flag wins. A repeatable flag takes a
 comma-separated list from its variable.`,
@@ -59,6 +62,9 @@ comma-separated list from its variable.`,
 			c.logs = addLogFlags(fs, "info")
 			c.shutdown = fs.EnvDuration("shutdown-timeout", 15*time.Second,
 				"how long a shutdown waits for requests in flight")
+			c.gatewayToken = fs.EnvString("gateway-token", "",
+				"token (at least 32 characters) the platform's gateway sends as Authorization: Bearer <token> to "+
+					"POST /api/v1/keys/verify; unset: the key check answers 503")
 			return func(ctx context.Context, e *env) error { return serve(ctx, e, c) }
 		},
 	}
@@ -75,6 +81,8 @@ type serveConfig struct {
 	mail          *mailFlags
 	logs          *logFlags
 	shutdown      *time.Duration
+
+	gatewayToken *string
 }
 
 // HTTP server limits: generous for the API's small requests, tight enough
@@ -101,6 +109,9 @@ func serve(ctx context.Context, e *env, c *serveConfig) error {
 	}
 	staff, err := staffDomains(c.staff)
 	if err != nil {
+		return err
+	}
+	if err := checkGatewayToken(*c.gatewayToken); err != nil {
 		return err
 	}
 	if *c.shutdown <= 0 {
@@ -156,7 +167,7 @@ func serve(ctx context.Context, e *env, c *serveConfig) error {
 	opToken := operatorToken(secret)
 	srv := &http.Server{
 		Handler: web.NewServer(logger, svc, web.Options{PublicURL: public, TrustedProxies: proxies, Secret: secret,
-			Mailbox: mailbox, MailboxToken: opToken, OperatorToken: *c.web.operatorToken}),
+			Mailbox: mailbox, MailboxToken: opToken, OperatorToken: *c.web.operatorToken, GatewayToken: *c.gatewayToken}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -177,6 +188,7 @@ func serve(ctx context.Context, e *env, c *serveConfig) error {
 	})
 	wg.Go(func() { prune(bg, svc, logger) })
 	wg.Go(func() { deadlines(bg, svc, logger) })
+	wg.Go(func() { svc.RunKeyUses(bg, keyUsesEvery) })
 	defer func() {
 		stopBG()
 		wg.Wait()
@@ -247,6 +259,10 @@ func deadlines(ctx context.Context, svc *roster.Service, logger *slog.Logger) {
 		}
 	}
 }
+
+// keyUsesEvery is how often serve writes the API keys' last uses: at most
+// one write per key in each interval (and one more at shutdown).
+const keyUsesEvery = time.Minute
 
 // pruneEvery is how often serve deletes dead sessions and stale throttles.
 const pruneEvery = 10 * time.Minute

@@ -1298,6 +1298,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 
 	runIdentities(t, setup)
 	authChanges(t, setup)
+	runAPIKeys(t, setup)
 }
 
 // t0 is the base time of the suite's data, with microsecond precision as

@@ -15,6 +15,7 @@ type homeView struct {
 type homeRow struct {
 	*roster.Membership
 	CanManage bool
+	CanKeys   bool // api_keys.manage: the API Keys page
 }
 
 // home says who is signed in and lists their accounts.
@@ -28,7 +29,8 @@ func (s *server) home(w http.ResponseWriter, r *http.Request, pr *pageRequest) e
 	}
 	v, now := homeView{}, s.svc.Now()
 	for _, m := range ms {
-		v.Memberships = append(v.Memberships, homeRow{m, m.User.CanSignIn(now) && m.User.Access().Can("team.manage")})
+		may := m.User.CanSignIn(now)
+		v.Memberships = append(v.Memberships, homeRow{m, may && m.User.Access().Can("team.manage"), may && m.User.Access().Can("api_keys.manage")})
 	}
 	return s.render(w, r, pr, http.StatusOK, "home", "Your accounts", nil, v)
 }

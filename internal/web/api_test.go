@@ -39,6 +39,14 @@ func newTestEnv(t *testing.T, store roster.Store, edit ...func(*Options)) *testE
 	return newTestEnvConfig(t, store, nil, edit...)
 }
 
+// newTestEnvWith is newTestEnv with a clock (nil: the system's) and options
+// beyond the secret.
+func newTestEnvWith(t *testing.T, store roster.Store, clock roster.Clock, opts Options) *testEnv {
+	t.Helper()
+	return newTestEnvConfig(t, store, []func(*roster.Config){func(c *roster.Config) { c.Clock = clock }},
+		func(o *Options) { opts.Secret = o.Secret; *o = opts })
+}
+
 // newTestEnvConfig is newTestEnv with changes to the service configuration.
 func newTestEnvConfig(t *testing.T, store roster.Store, mods []func(*roster.Config), edit ...func(*Options)) *testEnv {
 	t.Helper()

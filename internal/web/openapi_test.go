@@ -73,8 +73,8 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			}
 		}
 		slices.Sort(schemes)
-		want := map[rule][]string{anyone: nil, operator: {"operatorToken"}}[rl]
-		if rl != anyone && rl != operator {
+		want, ok := map[rule][]string{anyone: nil, operator: {"operatorToken"}, gateway: {"gatewayToken"}}[rl]
+		if !ok {
 			want = []string{"apiKey", "session"}
 		}
 		if !slices.Equal(schemes, want) {

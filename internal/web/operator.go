@@ -20,16 +20,21 @@ func (s *server) operatorCaller(r *http.Request) (*roster.Actor, error) {
 	if s.opts.OperatorToken == "" {
 		return nil, roster.Errorf(roster.CodeNotFound, "The operator API is off on this server: start roster serve with --operator-token to turn it on.")
 	}
-	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	// Comparing digests keeps the comparison constant-time whatever the
-	// length of what was sent.
-	got, want := sha256.Sum256([]byte(strings.TrimSpace(token))), sha256.Sum256([]byte(s.opts.OperatorToken))
-	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+	if !bearerIs(r, s.opts.OperatorToken) {
 		return nil, roster.Errorf(roster.CodeUnauthorized, "The operator API needs Authorization: Bearer <operator token>, the server's --operator-token; account API keys are not accepted here.")
 	}
 	op := roster.OperatorActor()
 	op.IP = s.clientIP(r)
 	return op, nil
+}
+
+// bearerIs reports whether r carries "Authorization: Bearer <token>" with
+// this token. The digests of the two are compared in constant time, so
+// neither the token's bytes nor its length leak through timing.
+func bearerIs(r *http.Request, token string) bool {
+	scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	a, b := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(token))
+	return strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
 // operatorAccount answers an account's enabled additional roles and allowed

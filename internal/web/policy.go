@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strings"
 
 	"roster"
 )
@@ -22,6 +21,9 @@ const (
 	// operator: the operator API token (--operator-token), never an
 	// account's key or session.
 	operator rule = "operator"
+	// gateway: the platform's gateway, by the gateway token
+	// (--gateway-token); the key check only.
+	gateway rule = "gateway"
 	// selfOrTeam: on a route of one user, any member of the account for
 	// their own user; team.manage for anyone else's.
 	selfOrTeam rule = "self, or team.manage"
@@ -98,6 +100,24 @@ var policy = map[string]rule{
 	"GET /accounts/{account_id}/audit":     "team.manage",
 	"GET /accounts/{account_id}/audit.csv": "team.manage",
 
+	// API keys: a member's own with api_keys.manage, everyone's for an
+	// Admin (the service narrows the list); and the gateway's key check.
+	"GET /api/v1/accounts/{account_id}/api-keys":               "api_keys.manage",
+	"POST /api/v1/accounts/{account_id}/api-keys":              "api_keys.manage",
+	"GET /api/v1/accounts/{account_id}/api-keys/{key_id}":      "api_keys.manage",
+	"PATCH /api/v1/accounts/{account_id}/api-keys/{key_id}":    "api_keys.manage",
+	"DELETE /api/v1/accounts/{account_id}/api-keys/{key_id}":   "api_keys.manage",
+	"GET /accounts/{account_id}/api-keys":                      "api_keys.manage",
+	"GET /accounts/{account_id}/api-keys/new":                  "api_keys.manage",
+	"POST /accounts/{account_id}/api-keys/new":                 "api_keys.manage",
+	"GET /accounts/{account_id}/api-keys/{key_id}/deactivate":  "api_keys.manage",
+	"POST /accounts/{account_id}/api-keys/{key_id}/deactivate": "api_keys.manage",
+	"GET /accounts/{account_id}/api-keys/{key_id}/activate":    "api_keys.manage",
+	"POST /accounts/{account_id}/api-keys/{key_id}/activate":   "api_keys.manage",
+	"GET /accounts/{account_id}/api-keys/{key_id}/delete":      "api_keys.manage",
+	"POST /accounts/{account_id}/api-keys/{key_id}/delete":     "api_keys.manage",
+	"POST /api/v1/keys/verify":                                 gateway,
+
 	// The operator API: additional roles of an account.
 	"GET /api/operator/v1/accounts/{account_id}":                    operator,
 	"PUT /api/operator/v1/accounts/{account_id}/roles/{role_id}":    operator,
@@ -108,7 +128,7 @@ var policy = map[string]rule{
 // the rules that need none.
 func (r rule) permission() string {
 	switch r {
-	case anyone, signedIn, operator:
+	case anyone, signedIn, operator, gateway:
 		return ""
 	case selfOrTeam:
 		return "team.manage"
@@ -161,5 +181,5 @@ func forbiddenWords(acct *roster.Account, permission string) string {
 		return "Only an Admin of " + acct.Name + " can manage its users. Ask one of its Admins."
 	}
 	p, _ := roster.PermissionByID(permission)
-	return "Your roles in " + acct.Name + " do not include " + strings.ToLower(p.Name) + ". Ask one of its Admins."
+	return "Your roles in " + acct.Name + " do not include the " + p.Name + " permission. Ask one of its Admins."
 }

@@ -82,6 +82,7 @@ const (
 	ended                       // revoked, expired or deleted: was an Admin or Expert
 	anonymous                   // no credentials
 	operatorCaller
+	gatewayCaller
 )
 
 // TestPolicyMatrix runs every route of the server as every role, as an
@@ -102,7 +103,8 @@ const (
 func TestPolicyMatrix(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s roster.Store) {
 		const opToken = "operator-api-token-for-the-policy-matrix-0123456789"
-		e := newPageEnv(t, s, func(o *Options) { o.OperatorToken = opToken })
+		const gwToken = "gateway-token-for-the-policy-matrix-0123456789abcdef"
+		e := newPageEnv(t, s, func(o *Options) { o.OperatorToken, o.GatewayToken = opToken, gwToken })
 		acct := e.mustSetup(t)
 		if _, err := e.svc.UpdateAccount(e.ctx, acct, roster.UpdateAccountInput{
 			EnableRoles: []roster.RoleID{roster.RoleWhatsAppOnly, roster.RoleNumbersReadOnly}}); err != nil {
@@ -174,7 +176,8 @@ func TestPolicyMatrix(t *testing.T) {
 		anon.ip = "203.0.113.7"
 		anon.get(t, "/sign-in").want(t, http.StatusOK)
 		callers = append(callers, &matrixCaller{name: "anonymous", kind: anonymous, b: anon},
-			&matrixCaller{name: "operator token", kind: operatorCaller, key: opToken, b: anon})
+			&matrixCaller{name: "operator token", kind: operatorCaller, key: opToken, b: anon},
+			&matrixCaller{name: "gateway token", kind: gatewayCaller, key: gwToken, b: anon})
 		// The expired Expert's deadline passes; everyone else's sessions
 		// stay well within their idle limit.
 		e.clock.Advance(31 * time.Minute)
@@ -186,64 +189,101 @@ func TestPolicyMatrix(t *testing.T) {
 		})
 		targets := 0
 		for _, pattern := range patterns {
-			rl := policy[pattern]
+			_, path, _ := strings.Cut(pattern, " ")
+			for _, c := range callers {
+				if !isAPIPath(path) && (c.kind == operatorCaller || c.kind == gatewayCaller) {
+					continue // the operator and the gateway have no pages
+				}
+				targets++
+				matrixCheck(t, e, acct, pattern, c, targets)
+			}
+		}
+		// Every member reads their own user, whatever their roles.
+		self := selfRoutes()
+		if len(self) == 0 {
+			t.Fatal("no route lets a member read their own user")
+		}
+		for _, pattern := range self {
 			method, path, _ := strings.Cut(pattern, " ")
 			for _, c := range callers {
-				if !isAPIPath(path) && c.kind == operatorCaller {
-					continue // the operator has no pages
-				}
-				target := missingID
-				if strings.Contains(path, "{user_id}") {
-					targets++
-					u, err := e.svc.InviteUser(e.ctx, roster.OperatorActor(), acct, roster.InviteInput{FirstName: "Target",
-						LastName: fmt.Sprintf("Number%d", targets), Email: fmt.Sprintf("target%d@acme.example.com", targets),
-						Roles: []roster.RoleID{roster.RoleSupport}})
-					if err != nil {
-						t.Fatal(err)
-					}
-					target = u.ID
-				}
-				fill := func(accountID string) string {
-					p := strings.NewReplacer("{account_id}", accountID, "{user_id}", target,
-						"{role_id}", string(roster.RoleNumbersReadOnly), "{$}", "").Replace(path)
-					return p
-				}
-				name := fmt.Sprintf("%s as %s", pattern, c.name)
-				before := snapshot(t, e.svc, acct)
-				got := matrixCall(t, e, c, method, fill(acct))
-				allowed := matrixAllows(rl, c)
-				refused := got.status == 401 || got.status == 403 || rl != anyone && (got.status == 404 && rl.permission() != "" ||
-					got.status == http.StatusSeeOther && strings.HasPrefix(got.header.Get("Location"), "/sign-in"))
-				if got.status >= 500 {
-					t.Errorf("%s = %d:\n%s", name, got.status, got.body)
+				if c.kind != isMember {
 					continue
 				}
-				if allowed {
-					if refused {
-						t.Errorf("%s = %d %s, want it let through (policy %q)", name, got.status, got.header.Get("Location"), rl)
-					}
-					continue
-				}
-				if after := snapshot(t, e.svc, acct); after != before {
-					t.Errorf("%s (refused) changed the account:\n%s\nwant\n%s", name, after, before)
-				}
-				switch want := matrixRefusal(rl, c, isAPIPath(path)); {
-				case want == http.StatusSeeOther:
-					if got.status != want || !strings.HasPrefix(got.header.Get("Location"), "/sign-in") {
-						t.Errorf("%s = %d %s, want the sign-in page (policy %q)", name, got.status, got.header.Get("Location"), rl)
-					}
-				case got.status != want:
-					t.Errorf("%s = %d, want %d (policy %q):\n%s", name, got.status, want, rl, got.body)
-				case want == http.StatusNotFound && strings.Contains(path, "{account_id}"):
-					missing := matrixCall(t, e, c, method, fill(missingID))
-					if missing.status != got.status || missing.body != got.body {
-						t.Errorf("%s = %d\n%s\nwant the same answer as for an account that does not exist: %d\n%s",
-							name, got.status, got.body, missing.status, missing.body)
-					}
+				p := strings.NewReplacer("{account_id}", acct, "{user_id}", c.userID).Replace(path)
+				if got := matrixCall(t, e, c, method, p); got.status != http.StatusOK {
+					t.Errorf("%s as %s on their own user = %d, want 200:\n%s", pattern, c.name, got.status, got.body)
 				}
 			}
 		}
 	})
+}
+
+// matrixCheck calls the route of pattern as c, on a fresh user (number n)
+// and a fresh API key of the account where the route names one, and checks
+// the answer against the policy table.
+func matrixCheck(t *testing.T, e *pageEnv, acct, pattern string, c *matrixCaller, n int) {
+	t.Helper()
+	rl := policy[pattern]
+	method, path, _ := strings.Cut(pattern, " ")
+	target, key := missingID, missingID
+	if strings.Contains(path, "{user_id}") {
+		u, err := e.svc.InviteUser(e.ctx, roster.OperatorActor(), acct, roster.InviteInput{FirstName: "Target",
+			LastName: fmt.Sprintf("Number%d", n), Email: fmt.Sprintf("target%d@acme.example.com", n),
+			Roles: []roster.RoleID{roster.RoleSupport}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		target = u.ID
+	}
+	if strings.Contains(path, "{key_id}") {
+		k, _, err := e.svc.CreateAPIKey(e.ctx, roster.OperatorActor(), acct, adminEmail, "target")
+		if err != nil {
+			t.Fatal(err)
+		}
+		key = k.ID
+		// One user holds at most 100 keys: each call's goes after it.
+		defer func() {
+			if err := e.svc.DeleteAPIKey(e.ctx, roster.OperatorActor(), acct, key); err != nil && roster.ErrorCode(err) != roster.CodeNotFound {
+				t.Fatal(err)
+			}
+		}()
+	}
+	fill := func(accountID string) string {
+		return strings.NewReplacer("{account_id}", accountID, "{user_id}", target, "{key_id}", key,
+			"{role_id}", string(roster.RoleNumbersReadOnly), "{$}", "").Replace(path)
+	}
+	name := fmt.Sprintf("%s as %s", pattern, c.name)
+	before := snapshot(t, e.svc, acct)
+	got := matrixCall(t, e, c, method, fill(acct))
+	refused := got.status == 401 || got.status == 403 || rl != anyone && (got.status == 404 && rl.permission() != "" ||
+		got.status == http.StatusSeeOther && strings.HasPrefix(got.header.Get("Location"), "/sign-in"))
+	switch {
+	case got.status >= 500:
+		t.Errorf("%s = %d:\n%s", name, got.status, got.body)
+		return
+	case matrixAllows(rl, c):
+		if refused {
+			t.Errorf("%s = %d %s, want it let through (policy %q)", name, got.status, got.header.Get("Location"), rl)
+		}
+		return
+	}
+	if after := snapshot(t, e.svc, acct); after != before {
+		t.Errorf("%s (refused) changed the account:\n%s\nwant\n%s", name, after, before)
+	}
+	switch want := matrixRefusal(rl, c, isAPIPath(path)); {
+	case want == http.StatusSeeOther:
+		if got.status != want || !strings.HasPrefix(got.header.Get("Location"), "/sign-in") {
+			t.Errorf("%s = %d %s, want the sign-in page (policy %q)", name, got.status, got.header.Get("Location"), rl)
+		}
+	case got.status != want:
+		t.Errorf("%s = %d, want %d (policy %q):\n%s", name, got.status, want, rl, got.body)
+	case want == http.StatusNotFound && strings.Contains(path, "{account_id}"):
+		missing := matrixCall(t, e, c, method, fill(missingID))
+		if missing.status != got.status || missing.body != got.body {
+			t.Errorf("%s = %d\n%s\nwant the same answer as for an account that does not exist: %d\n%s",
+				name, got.status, got.body, missing.status, missing.body)
+		}
+	}
 }
 
 // selfRoutes returns the patterns a member may use on their own user.
@@ -276,6 +316,8 @@ func matrixAllows(rl rule, c *matrixCaller) bool {
 		return true
 	case operator:
 		return c.kind == operatorCaller
+	case gateway:
+		return c.kind == gatewayCaller
 	case signedIn:
 		return c.kind == isMember || c.kind == other
 	}
@@ -285,7 +327,7 @@ func matrixAllows(rl rule, c *matrixCaller) bool {
 // matrixRefusal is the answer a refused caller gets.
 func matrixRefusal(rl rule, c *matrixCaller, api bool) int {
 	switch {
-	case rl == operator || c.kind == ended || c.kind == anonymous || c.kind == operatorCaller:
+	case rl == operator || rl == gateway || c.kind == ended || c.kind == anonymous || c.kind == operatorCaller || c.kind == gatewayCaller:
 		if api {
 			return http.StatusUnauthorized
 		}

@@ -87,6 +87,14 @@ func (s *server) routes() []route {
 		{"GET /api/v1/accounts/{account_id}/audit-events", auditQueryParams, s.auditEvents},
 		{"GET /api/v1/accounts/{account_id}/audit-events.csv", auditExportParams, s.auditEventsCSV},
 
+		// API keys and the gateway check.
+		{"GET /api/v1/accounts/{account_id}/api-keys", nil, s.listAPIKeys},
+		{"POST /api/v1/accounts/{account_id}/api-keys", nil, s.createAPIKey},
+		{"GET /api/v1/accounts/{account_id}/api-keys/{key_id}", nil, s.getAPIKey},
+		{"PATCH /api/v1/accounts/{account_id}/api-keys/{key_id}", nil, s.updateAPIKey},
+		{"DELETE /api/v1/accounts/{account_id}/api-keys/{key_id}", nil, s.deleteAPIKey},
+		{verifyPattern, nil, s.verifyKey},
+
 		// The operator API.
 		{"GET /api/operator/v1/accounts/{account_id}", nil, s.operatorAccount},
 		{"PUT /api/operator/v1/accounts/{account_id}/roles/{role_id}", nil, s.enableRole},
@@ -136,6 +144,10 @@ func (s *server) pageRoutes() []pageRoute {
 		{"POST /accounts/{account_id}/users/{user_id}/edit", s.editUserSubmit},
 		{"GET /accounts/{account_id}/audit", s.auditPage},
 		{"GET /accounts/{account_id}/audit.csv", s.auditCSVPage},
+		// The API Keys page and its actions (api_keys.manage).
+		{"GET /accounts/{account_id}/api-keys", s.keysListPage},
+		{"GET /accounts/{account_id}/api-keys/new", s.keyFormPage},
+		{"POST /accounts/{account_id}/api-keys/new", s.keyFormSubmit},
 		{"GET /sessions", s.sessionsPage},
 		{"POST /sessions/end", s.endSession},
 	}
@@ -143,6 +155,11 @@ func (s *server) pageRoutes() []pageRoute {
 		at := "/accounts/{account_id}/users/{user_id}/" + a.path
 		routes = append(routes, pageRoute{"GET " + at, s.actionPage(a)},
 			pageRoute{"POST " + at, s.actionSubmit(a)})
+	}
+	for _, a := range keyActions {
+		at := "/accounts/{account_id}/api-keys/{key_id}/" + a.path
+		routes = append(routes, pageRoute{"GET " + at, s.keyActionPage(a)},
+			pageRoute{"POST " + at, s.keyActionSubmit(a)})
 	}
 	if s.opts.Mailbox != nil {
 		routes = append(routes, pageRoute{"GET /dev/mail", s.mailPage})

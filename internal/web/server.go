@@ -37,6 +37,9 @@ type Options struct {
 	// OperatorToken authenticates the operator API (/api/operator/v1);
 	// "" turns it off.
 	OperatorToken string
+	// GatewayToken authenticates the platform's gateway to the key check
+	// (POST /api/v1/keys/verify); "" disables the check.
+	GatewayToken string
 }
 
 // server holds the dependencies of every handler.
@@ -87,6 +90,8 @@ func (s *server) caller(r *http.Request, rl rule) (*roster.Actor, error) {
 		return nil, nil
 	case operator:
 		return s.operatorCaller(r)
+	case gateway:
+		return nil, s.checkGatewayToken(r)
 	}
 	var caller *roster.Actor
 	var err error
@@ -329,8 +334,8 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		switch {
 		case status >= 500:
 			level = slog.LevelError
-		case status < 400 && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-			level = slog.LevelDebug
+		case status < 400 && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Pattern == verifyPattern):
+			level = slog.LevelDebug // the key check is a read too, and the busiest route of all
 		}
 		s.logger.LogAttrs(r.Context(), level, "request", slog.String("method", r.Method),
 			slog.String("pattern", patternPath(r.Pattern)), slog.Int("status", status), slog.Duration("duration", time.Since(start)))

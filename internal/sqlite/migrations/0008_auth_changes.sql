@@ -46,7 +46,7 @@ CREATE TRIGGER api_keys_auth_update AFTER UPDATE ON api_keys
 WHEN old.id IS NOT new.id OR old.account_id IS NOT new.account_id OR old.user_id IS NOT new.user_id
     OR old.name IS NOT new.name OR old.hint IS NOT new.hint OR old.hash IS NOT new.hash
     OR old.created_at IS NOT new.created_at OR old.expires_at IS NOT new.expires_at
-    OR old.disabled IS NOT new.disabled
+    OR old.disabled IS NOT new.disabled OR old.allowed_ips IS NOT new.allowed_ips OR old.scope IS NOT new.scope
 BEGIN
     INSERT INTO auth_changes (account_id, user_id, key_id, changed_at)
         VALUES (old.account_id, old.user_id, old.id, CAST(unixepoch('subsec') * 1000000 AS INTEGER));

@@ -1,0 +1,6 @@
+-- Issue 6: an API key's optional IP allow-list and permission scope, each a
+-- space-separated list ('' = none: any address, every permission of its
+-- creator), and the account's key list newest first.
+ALTER TABLE api_keys ADD COLUMN allowed_ips TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+CREATE INDEX api_keys_account ON api_keys (account_id, id);
