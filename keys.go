@@ -571,9 +571,14 @@ func (s *Service) checkKey(ctx context.Context, key, permission string, ip netip
 }
 
 // loadKey reads a well-formed key and its creator; nil, nil when unknown.
-// The database is read on every call for now; this is where a cache goes.
+// In roster serve the answer comes from the key check cache while it is
+// fresh (Config.KeyOwner, docs/key-cache.md), else from the database.
 func (s *Service) loadKey(ctx context.Context, key string) (*APIKey, *User, error) {
-	k, u, err := s.store.APIKeyOwner(ctx, HashSecret(key))
+	owner := s.store.APIKeyOwner
+	if s.cfg.KeyOwner != nil {
+		owner = s.cfg.KeyOwner
+	}
+	k, u, err := owner(ctx, HashSecret(key))
 	if ErrorCode(err) == CodeNotFound {
 		return nil, nil, nil
 	}

@@ -27,6 +27,11 @@ type Config struct {
 	SessionMax    time.Duration // and this long after sign-in in any case; 0: 24 hours
 	MailQueued    func()        // called after a commit that queued email (the mail worker's Kick)
 	Logger        *slog.Logger  // for work done after answering; nil: slog.Default()
+
+	// KeyOwner finds an API key by the hash of its secret with its
+	// creator, as Store.APIKeyOwner does; roster serve gives the
+	// internal/authcache cache here. nil: the store, on every check.
+	KeyOwner func(ctx context.Context, hash []byte) (*APIKey, *User, error)
 }
 
 // Service holds every business rule and authorization decision of Roster.

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"roster"
+	"roster/internal/authcache"
 	"roster/internal/outbox"
 	"roster/internal/password"
+	"roster/internal/postgres"
 	"roster/internal/web"
 )
 
@@ -160,10 +162,21 @@ func serve(ctx context.Context, e *env, c *serveConfig) error {
 	if smtp == nil {
 		mailbox = worker
 	}
-	svc := roster.NewService(st, roster.Config{StaffDomains: staff, Secret: secret, Passwords: password.Default(),
-		InvitationTTL: *c.web.invitationTTL, ResetTTL: *c.web.resetTTL,
+	// The key check cache follows the database's access change log (a poll
+	// every 200 ms, woken by LISTEN on PostgreSQL), and every committed
+	// change of this instance syncs it before answering: docs/key-cache.md.
+	keyOpt := authcache.Options{Logger: logger}
+	if c.db.postgres() {
+		keyOpt.Listen = postgres.AuthListener(*c.db.databaseURL, logger)
+	}
+	keys := authcache.New[authcache.KeyOwner](st, keyOpt)
+	svc := roster.NewService(authcache.SyncAfterUpdate(st, keys.Sync), roster.Config{StaffDomains: staff, Secret: secret,
+		Passwords: password.Default(), InvitationTTL: *c.web.invitationTTL, ResetTTL: *c.web.resetTTL,
 		SessionIdle: *c.web.sessionIdle, SessionMax: *c.web.sessionMax, MailQueued: worker.Kick, Logger: logger,
-		MaxAccessTime: time.Duration(maxDays) * 24 * time.Hour})
+		MaxAccessTime: time.Duration(maxDays) * 24 * time.Hour,
+		KeyOwner: func(ctx context.Context, hash []byte) (*roster.APIKey, *roster.User, error) {
+			return authcache.Owner(ctx, keys, hash, st.APIKeyOwner)
+		}})
 	opToken := operatorToken(secret)
 	srv := &http.Server{
 		Handler: web.NewServer(logger, svc, web.Options{PublicURL: public, TrustedProxies: proxies, Secret: secret,
@@ -178,9 +191,11 @@ func serve(ctx context.Context, e *env, c *serveConfig) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	// The mail worker and the pruning of dead sessions stop with bg.
+	// The key check cache, the mail worker and the background jobs stop
+	// with bg.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
+	wg.Go(func() { _ = keys.Run(bg) })
 	wg.Go(func() {
 		if err := worker.Run(bg); err != nil {
 			logger.Error("mail worker stopped", "err", err)
