@@ -359,17 +359,7 @@ func TestVerifyKeyWithoutGatewayToken(t *testing.T) {
 func BenchmarkVerifyKeyHTTP(b *testing.B) {
 	testdb.EachBench(b, func(b *testing.B, store roster.Store) {
 		svc := roster.NewService(store, roster.Config{StaffDomains: []string{"tatacommunications.com"}, Secret: make([]byte, 32)})
-		ctx := context.Background()
-		acct, admin, err := svc.CreateAccount(ctx, roster.CreateAccountInput{Name: "Bench", AdminEmail: "alice@bench.example.com",
-			AdminFirstName: "Alice", AdminLastName: "Admin", AdminPassword: "unused"}, fakeHash)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, key, err := svc.CreateKey(ctx, roster.OperatorActor(), acct.ID, roster.KeyInput{Name: "bench", UserEmail: admin.Email,
-			Scope: []string{"logs.view", "usage.view"}, AllowedIPs: []string{"192.0.2.0/24"}})
-		if err != nil {
-			b.Fatal(err)
-		}
+		key := benchKey(b, svc)
 		srv := httptest.NewServer(NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), svc, Options{Secret: make([]byte, 32), GatewayToken: testGatewayToken}))
 		defer srv.Close()
 		client := srv.Client()
