@@ -77,6 +77,11 @@ func TestSignInWrongThenRightPassword(t *testing.T) {
 	if got := b.path(); got != "/sessions" {
 		t.Errorf("after signing in the Admin is at %s, want /sessions, where they were going", got)
 	}
+
+	// The header leads to the Roles page: the catalogue of features by role.
+	b.follow("roles", "Roles", http.StatusOK)
+	b.wantText("h1", "Roles and what they allow")
+	b.wantText("table.catalogue", "Configure the platform")
 }
 
 func TestInvitationEmailToRegistration(t *testing.T) {

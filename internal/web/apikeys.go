@@ -202,7 +202,7 @@ func (s *server) checkGatewayToken(r *http.Request) error {
 		return roster.Errorf(codeUnavailable, "The key check is not enabled on this server: start roster serve with --gateway-token "+
 			"(or ROSTER_GATEWAY_TOKEN) and send that token as Authorization: Bearer <token>.")
 	}
-	if !bearerIs(r, s.opts.GatewayToken) {
+	if !bearerIs(r, &s.gatewayDigest) {
 		return roster.Errorf(roster.CodeUnauthorized, "The key check needs the gateway token of this server as Authorization: Bearer <token>.")
 	}
 	return nil

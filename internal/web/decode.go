@@ -38,14 +38,16 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, fields ...field) (map[st
 	if ct != "" && !isJSON(ct) {
 		return nil, roster.Errorf(codeUnsupportedMediaType, "Send the request body as application/json, not %s.", short(ct))
 	}
-	tooLarge := roster.Errorf(codeTooLarge, "The request body is larger than %d KiB.", maxBodyBytes>>10)
+	tooLarge := func() error {
+		return roster.Errorf(codeTooLarge, "The request body is larger than %d KiB.", maxBodyBytes>>10)
+	}
 	if r.ContentLength > maxBodyBytes {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, tooLarge
+			return nil, tooLarge()
 		}
 		return nil, roster.Errorf(roster.CodeBadRequest, "The request body could not be read completely.")
 	}
@@ -133,6 +135,7 @@ func flatMembers(body []byte) (out []member, ok bool) {
 	if i < len(body) && body[i] == '}' {
 		return []member{}, skipSpace(body, i+1) == len(body)
 	}
+	out = make([]member, 0, 4)
 	for {
 		name, next, ok := plainString(body, i)
 		if !ok {
@@ -247,6 +250,9 @@ func syntaxError(err error) error {
 
 // isJSON reports whether a Content-Type names JSON in UTF-8.
 func isJSON(ct string) bool {
+	if ct == "application/json" {
+		return true // nearly every request: no need to parse it
+	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
 		return false

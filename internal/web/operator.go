@@ -20,7 +20,7 @@ func (s *server) operatorCaller(r *http.Request) (*roster.Actor, error) {
 	if s.opts.OperatorToken == "" {
 		return nil, roster.Errorf(roster.CodeNotFound, "The operator API is off on this server: start roster serve with --operator-token to turn it on.")
 	}
-	if !bearerIs(r, s.opts.OperatorToken) {
+	if !bearerIs(r, &s.operatorDigest) {
 		return nil, roster.Errorf(roster.CodeUnauthorized, "The operator API needs Authorization: Bearer <operator token>, the server's --operator-token; account API keys are not accepted here.")
 	}
 	op := roster.OperatorActor()
@@ -29,12 +29,12 @@ func (s *server) operatorCaller(r *http.Request) (*roster.Actor, error) {
 }
 
 // bearerIs reports whether r carries "Authorization: Bearer <token>" with
-// this token. The digests of the two are compared in constant time, so
-// neither the token's bytes nor its length leak through timing.
-func bearerIs(r *http.Request, token string) bool {
+// the token whose SHA-256 is want. The digests are compared in constant
+// time, so neither the token's bytes nor its length leak through timing.
+func bearerIs(r *http.Request, want *[sha256.Size]byte) bool {
 	scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	a, b := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(token))
-	return strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare(a[:], b[:]) == 1
+	a := sha256.Sum256([]byte(strings.TrimSpace(got)))
+	return strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare(a[:], want[:]) == 1
 }
 
 // operatorAccount answers an account's enabled additional roles and allowed

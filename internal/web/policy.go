@@ -60,6 +60,7 @@ var policy = map[string]rule{
 	"GET /reset-password":   anyone,
 	"POST /reset-password":  anyone,
 	"GET /dev/mail":         anyone,
+	"GET /roles":            signedIn,
 	"GET /sessions":         signedIn,
 	"POST /sessions/end":    signedIn,
 	"GET /api/v1/roles":     signedIn,

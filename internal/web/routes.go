@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/sha256"
 	"log/slog"
 	"net/http"
 
@@ -18,6 +19,7 @@ func NewServer(logger *slog.Logger, svc *roster.Service, opts Options) http.Hand
 func newServer(logger *slog.Logger, svc *roster.Service, opts Options) *server {
 	s := &server{logger: logger, svc: svc, opts: opts, mux: http.NewServeMux(), pages: mustParsePages(),
 		secure: opts.PublicURL != nil && opts.PublicURL.Scheme == "https", sessionName: sessionCookie, csrfName: csrfCookie}
+	s.operatorDigest, s.gatewayDigest = sha256.Sum256([]byte(opts.OperatorToken)), sha256.Sum256([]byte(opts.GatewayToken))
 	if s.secure {
 		// __Host- cookies are refused by browsers unless Secure, with Path=/
 		// and no Domain: a sibling subdomain cannot plant one.
@@ -148,6 +150,7 @@ func (s *server) pageRoutes() []pageRoute {
 		{"GET /accounts/{account_id}/api-keys", s.keysListPage},
 		{"GET /accounts/{account_id}/api-keys/new", s.keyFormPage},
 		{"POST /accounts/{account_id}/api-keys/new", s.keyFormSubmit},
+		{"GET /roles", s.rolesPage},
 		{"GET /sessions", s.sessionsPage},
 		{"POST /sessions/end", s.endSession},
 	}
