@@ -37,7 +37,7 @@ type userAction struct {
 	lead  func(u *roster.UserDetails) string
 	paras func(env actionEnv, u *roster.UserDetails) []string
 	// refusal says why the actor cannot do it to u, or "".
-	refusal func(actor *roster.Actor, u *roster.UserDetails) string
+	refusal func(actor *roster.Actor, u *roster.UserDetails, now time.Time) string
 	// do calls the service with the posted form.
 	do func(ctx context.Context, s *server, r *http.Request, pr *pageRequest, u *roster.UserDetails) error
 	// done is the flash after it; limited (if the service rate-limits the
@@ -95,7 +95,7 @@ func (s *server) actionPage(a *userAction) pageHandler {
 		if err != nil {
 			return err
 		}
-		return s.renderAction(w, r, pr, http.StatusOK, a, u, r.URL.Query().Get("back"), a.refusal(pr.actor, u), newForm(actionFields))
+		return s.renderAction(w, r, pr, http.StatusOK, a, u, r.URL.Query().Get("back"), a.refusal(pr.actor, u, s.svc.Now()), newForm(actionFields))
 	}
 }
 
@@ -137,7 +137,7 @@ func (s *server) doAction(w http.ResponseWriter, r *http.Request, pr *pageReques
 		if u, err = s.pageUser(r, pr); err != nil {
 			return err
 		}
-		why := a.refusal(pr.actor, u)
+		why := a.refusal(pr.actor, u, s.svc.Now())
 		if why == "" {
 			why = e.Message
 		}
@@ -190,7 +190,7 @@ var revokeAction = &userAction{
 			"You can restore their access at any time with Restore Access.",
 		}
 	},
-	refusal: func(actor *roster.Actor, u *roster.UserDetails) string {
+	refusal: func(actor *roster.Actor, u *roster.UserDetails, now time.Time) string {
 		switch {
 		case u.ID == actor.UserID:
 			return "You cannot revoke your own access; ask another Admin."
@@ -199,6 +199,9 @@ var revokeAction = &userAction{
 				"To withdraw the invitation, delete the user: their link stops working at once."
 		case u.Status == roster.StatusInactive:
 			return u.FullName() + "'s access is already revoked (Inactive). Use Restore Access to give it back."
+		case expired(u.User, now):
+			return u.FullName() + "'s access expired on " + dayInWords(deadlineValue(u.AccessUntil)) + ", so there is no access to revoke. " +
+				"To give it back, set a later Access till with Edit; to remove them, delete the user."
 		}
 		return ""
 	},
@@ -236,7 +239,7 @@ var restoreAction = &userAction{
 		}
 		return paras
 	},
-	refusal: func(_ *roster.Actor, u *roster.UserDetails) string {
+	refusal: func(_ *roster.Actor, u *roster.UserDetails, _ time.Time) string {
 		switch u.Status {
 		case roster.StatusActive:
 			return u.FullName() + " is Active: there is no revoked access to restore."
@@ -273,7 +276,7 @@ var resendAction = &userAction{
 		}
 		return paras
 	},
-	refusal: func(_ *roster.Actor, u *roster.UserDetails) string {
+	refusal: func(_ *roster.Actor, u *roster.UserDetails, _ time.Time) string {
 		switch u.Status {
 		case roster.StatusActive:
 			return u.FullName() + " has already accepted the invitation and is Active, so there is no invitation to resend."
@@ -322,7 +325,7 @@ var deleteAction = &userAction{
 		}
 		return paras
 	},
-	refusal: func(actor *roster.Actor, u *roster.UserDetails) string {
+	refusal: func(actor *roster.Actor, u *roster.UserDetails, now time.Time) string {
 		if u.ID == actor.UserID {
 			return "You cannot delete yourself; ask another Admin."
 		}

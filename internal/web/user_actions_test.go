@@ -353,6 +353,20 @@ func TestUserActionsRefused(t *testing.T) {
 			has(t, "deleting them would leave the account without one", "Nothing was changed.")
 		d.unchanged(t, alice.ID, before, "revoking or deleting the last Admin")
 
+		// An Expert whose access expired has none to revoke: the page says
+		// how to give it back, and a post is refused.
+		xUntil := d.clock.Now().Add(30 * time.Minute)
+		xenaInv := d.mustInviteAs(t, "Xena", "Expert", "xena@tatacommunications.com", []roster.RoleID{roster.RoleExpert}, &xUntil)
+		d.mustRegister(t, xenaInv, newPassword)
+		xena := xenaInv.user
+		d.clock.Advance(31 * time.Minute)
+		d.admin.get(t, userPagePath(xena, "/revoke", "")).want(t, http.StatusOK).
+			has(t, "Xena Expert&#39;s access expired on", "so there is no access to revoke", "set a later Access till with Edit").
+			lacks(t, `<form method="post" action="`+users)
+		before = d.actionState(t, xena.ID)
+		d.admin.post(t, users+"/"+xena.ID+"/revoke", valid).want(t, http.StatusConflict)
+		d.unchanged(t, xena.ID, before, "revoking an expired Expert")
+
 		// A user of another account is not found, through this account or
 		// through theirs.
 		beta := d.mustAccount(t, "Beta")
