@@ -105,7 +105,7 @@ var seq atomic.Int64
 func newFixture(t *testing.T, s roster.Store) *fixture {
 	t.Helper()
 	f := &fixture{ctx: t.Context(), store: s, clock: &testClock{now: start}, mail: testsmtp.Start(t, testsmtp.Options{})}
-	f.svc = roster.NewService(s, roster.Config{Secret: secret, Clock: f.clock})
+	f.svc = roster.NewService(s, roster.Config{Secret: secret, Clock: f.clock, StaffDomains: []string{"tatacommunications.com"}})
 	n := seq.Add(1)
 	acct, u, err := f.svc.CreateAccount(f.ctx, roster.CreateAccountInput{
 		Name: fmt.Sprintf("Acme %d", n), AdminEmail: fmt.Sprintf("ada%d@acme.example", n),
@@ -767,5 +767,23 @@ func TestRunWakesOnKick(t *testing.T) {
 			t.Errorf("Run = %v, want nil after cancel", err)
 		}
 		f.mails(t, 2)
+	})
+}
+
+// TestExpertInvitationNamesTheLevel checks that an Expert's invitation says
+// which access level they get.
+func TestExpertInvitationNamesTheLevel(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s roster.Store) {
+		f := newFixture(t, s)
+		until := f.clock.Now().Add(7 * 24 * time.Hour)
+		if _, err := f.svc.InviteUser(f.ctx, roster.OperatorActor(), f.acct.ID, roster.InviteInput{FirstName: "Xena", LastName: "Expert",
+			Email: "xena@tatacommunications.com", Roles: []roster.RoleID{roster.RoleExpert}, ExpertAccess: roster.AccessLimitedWrite,
+			AccessUntil: &until}); err != nil {
+			t.Fatal(err)
+		}
+		runOnce(t, f.worker(t, "a"), 1)
+		if m := f.mails(t, 1)[0]; !strings.Contains(m.text, "with the role Expert (limited write)") {
+			t.Errorf("the Expert's invitation does not name the level:\n%s", m.text)
+		}
 	})
 }

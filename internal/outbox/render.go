@@ -135,9 +135,7 @@ func (w *Worker) compose(m *roster.OutboxMessage, s *subject, at time.Time) (*co
 		ids := u.Roles.IDs()
 		names := make([]string, 0, len(ids))
 		for _, id := range ids {
-			if r, ok := roster.RoleByID(id); ok {
-				names = append(names, r.Name)
-			}
+			names = append(names, roster.RoleLabel(id, u.ExpertAccess)) // "Expert (read-only)"
 		}
 		d.Roles, d.RoleCount = joinAnd(names), len(names)
 		if !u.AccessUntil.IsZero() {
