@@ -278,37 +278,18 @@ func (s *Service) Authenticate(ctx context.Context, token string, c Client) (*Se
 	if token == "" || len(token) > 128 {
 		return nil, nil, unauthorized
 	}
-	sess, err := s.store.SessionByHash(ctx, HashSecret(token))
+	now := s.clock.Now()
+	sess, ident, mayAct, err := s.store.SessionByHash(ctx, HashSecret(token), now)
 	if err != nil {
 		if ErrorCode(err) == CodeNotFound {
 			return nil, nil, unauthorized
 		}
 		return nil, nil, err
 	}
-	now := s.clock.Now()
 	end := func() error {
 		return s.store.Update(ctx, func(tx Tx) error { return ignoreNotFound(tx.DeleteSession(ctx, sess.IdentityID, sess.ID)) })
 	}
-	if !s.live(sess, now) {
-		if err := end(); err != nil {
-			return nil, nil, err
-		}
-		return nil, nil, unauthorized
-	}
-	ident, err := s.store.Identity(ctx, sess.IdentityID)
-	if err != nil && ErrorCode(err) != CodeNotFound {
-		return nil, nil, err
-	}
-	if ident != nil {
-		ok, err := s.store.CanSignIn(ctx, ident.ID, now)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !ok {
-			ident = nil
-		}
-	}
-	if ident == nil {
+	if !s.live(sess, now) || !mayAct {
 		if err := end(); err != nil {
 			return nil, nil, err
 		}

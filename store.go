@@ -125,9 +125,10 @@ type Store interface {
 	// PasswordResetByHash finds a reset link by the hash of its token;
 	// CodeNotFound when missing.
 	PasswordResetByHash(ctx context.Context, hash []byte) (*PasswordReset, error)
-	// SessionByHash finds a session by the hash of its token; CodeNotFound
-	// when missing.
-	SessionByHash(ctx context.Context, hash []byte) (*Session, error)
+	// SessionByHash finds a session by the hash of its token together with
+	// its identity and whether that identity may act somewhere at now (as
+	// CanSignIn), in one query; CodeNotFound when missing.
+	SessionByHash(ctx context.Context, hash []byte, now time.Time) (*Session, *Identity, bool, error)
 	// Sessions returns an identity's sessions, newest first.
 	Sessions(ctx context.Context, identityID string) ([]*Session, error)
 	// LoginFailures returns how many sign-in attempts (reserved before the

@@ -51,7 +51,7 @@ func TestQueryPlans(t *testing.T) {
 			args        []any
 			want        string
 		}{
-			{"session by hash", sqlstore.SessionByHashSQL, []any{[]byte("h")}, "SEARCH sessions USING INDEX"},
+			{"session by hash", sqlstore.SessionByHashSQL, []any{[]byte("h"), int64(0)}, "SEARCH s USING INDEX"},
 			{"identity by email", sqlstore.IdentityByEmailSQL, []any{"a@example.com"}, "SEARCH identities USING INDEX"},
 			{"sign-in identity", sqlstore.SignInIdentitySQL, []any{"a@example.com", now}, "SEARCH users USING INDEX users_identity (identity_id=?)"},
 			{"user by identity", sqlstore.UserByIdentitySQL, []any{id, acct}, "SEARCH users USING INDEX users_identity (identity_id=? AND account_id=?)"},

@@ -27,19 +27,30 @@ func scanSession(row scanner) (*roster.Session, error) {
 }
 
 // SessionByHashSQL finds a session by its token's hash, through the unique
-// index on token_hash. Exported for the query-plan tests.
-const SessionByHashSQL = `SELECT ` + sessionCols + ` FROM sessions WHERE token_hash = $1`
+// index on token_hash, with its identity and whether that identity has a
+// user that may act at $2: everything a signed-in request needs to know
+// of its sender in one round trip. Exported for the query-plan tests.
+var SessionByHashSQL = `SELECT ` + qualify(identityCols, "i") + `, ` + qualify(sessionCols, "s") + `,
+	EXISTS (SELECT 1 FROM users WHERE identity_id = i.id AND identity_id <> '' AND ` + mayActAt2 + `)
+	FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE s.token_hash = $1`
 
-// SessionByHash finds a session by the hash of its token; CodeNotFound when missing.
-func (s *Store) SessionByHash(ctx context.Context, hash []byte) (*roster.Session, error) {
-	sess, err := scanSession(s.read.QueryRowContext(ctx, SessionByHashSQL, hash))
+// SessionByHash finds a session by the hash of its token with its identity
+// and whether the identity may act somewhere at now; CodeNotFound when
+// missing.
+func (s *Store) SessionByHash(ctx context.Context, hash []byte, now time.Time) (*roster.Session, *roster.Identity, bool, error) {
+	var sess roster.Session
+	var created, seen, expires int64
+	var can bool
+	ident, err := scanIdentity(s.read.QueryRowContext(ctx, SessionByHashSQL, hash, roster.Micros(now)),
+		&sess.ID, &sess.IdentityID, &sess.TokenHash, &created, &seen, &expires, &sess.IP, &sess.Device, &can)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errSessionNotFound()
+		return nil, nil, false, errSessionNotFound()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get session: %w", err)
+		return nil, nil, false, fmt.Errorf("get session: %w", err)
 	}
-	return sess, nil
+	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = roster.FromMicros(created), roster.FromMicros(seen), roster.FromMicros(expires)
+	return &sess, ident, can, nil
 }
 
 // Sessions returns an identity's sessions, newest first.

@@ -165,6 +165,12 @@ func runIdentities(t *testing.T, setup func(t *testing.T) *fixture) {
 				if err != nil || got == nil || got.ID != id.ID || got.PasswordHash != id.PasswordHash || can != tt.want {
 					t.Errorf("%s: SignInIdentity = %+v, %v, %v; want the identity and %v", tt.name, got, can, err, tt.want)
 				}
+				// So does SessionByHash, for a session of the identity.
+				sess := f.session(id, t0)
+				_, ident, may, err := f.s.SessionByHash(f.ctx, sess.TokenHash, now)
+				if err != nil || ident == nil || ident.ID != id.ID || may != tt.want {
+					t.Errorf("%s: SessionByHash = %+v, %v, %v; want the identity and %v", tt.name, ident, may, err, tt.want)
+				}
 			}
 			if got, can, err := f.s.SignInIdentity(f.ctx, "nobody@example.com", now); got != nil || can || err != nil {
 				t.Errorf("SignInIdentity(unknown) = %+v, %v, %v; want nil, false, nil", got, can, err)
@@ -225,8 +231,9 @@ func runIdentities(t *testing.T, setup func(t *testing.T) *fixture) {
 		if err := f.s.StartSession(f.ctx, sess, key); err != nil {
 			t.Fatalf("StartSession = %v", err)
 		}
-		if got, err := f.s.SessionByHash(f.ctx, sess.TokenHash); err != nil || !cmp.Equal(got, sess) {
-			t.Errorf("SessionByHash after StartSession = %+v, %v; want %+v", got, err, sess)
+		got, gotID, mayAct, err := f.s.SessionByHash(f.ctx, sess.TokenHash, at)
+		if err != nil || !cmp.Equal(got, sess) || gotID == nil || gotID.ID != id.ID || !mayAct {
+			t.Errorf("SessionByHash after StartSession = %+v, %+v, %v, %v; want %+v of %s, who may act", got, gotID, mayAct, err, sess, id.ID)
 		}
 		active.LastLoginAt, active.LastLoginIP, active.LastLoginDevice = at, sess.IP, sess.Device
 		for _, u := range []*roster.User{active, inactive} {
@@ -270,11 +277,13 @@ func runIdentities(t *testing.T, setup func(t *testing.T) *fixture) {
 			}
 			ys := f.session(y, t0.Add(10*time.Minute))
 
-			got, err := f.s.SessionByHash(f.ctx, xs[1].TokenHash)
-			if err != nil || !cmp.Equal(xs[1], got) {
-				t.Errorf("SessionByHash = %+v, %v; want %+v", got, err, xs[1])
+			// x and y have no user: their sessions are found, with the
+			// identity, but they may act nowhere.
+			got, gotID, mayAct, err := f.s.SessionByHash(f.ctx, xs[1].TokenHash, t0)
+			if err != nil || !cmp.Equal(xs[1], got) || gotID == nil || gotID.ID != x.ID || mayAct {
+				t.Errorf("SessionByHash = %+v, %+v, %v, %v; want %+v of %s, who may not act", got, gotID, mayAct, err, xs[1], x.ID)
 			}
-			_, err = f.s.SessionByHash(f.ctx, roster.HashSecret("unknown"))
+			_, _, _, err = f.s.SessionByHash(f.ctx, roster.HashSecret("unknown"), t0)
 			wantCode(t, err, roster.CodeNotFound, "SessionByHash(unknown)")
 			f.wantSessions(x, xs[2], xs[1], xs[0]) // newest first
 			f.wantSessions(y, ys)
@@ -290,7 +299,7 @@ func runIdentities(t *testing.T, setup func(t *testing.T) *fixture) {
 			seen := t0.Add(30*time.Minute + time.Microsecond)
 			f.update(func(tx roster.Tx) error { return tx.TouchSession(f.ctx, xs[0].ID, seen) })
 			xs[0].LastSeenAt = seen
-			if got, err := f.s.SessionByHash(f.ctx, xs[0].TokenHash); err != nil || !cmp.Equal(xs[0], got) {
+			if got, _, _, err := f.s.SessionByHash(f.ctx, xs[0].TokenHash, seen); err != nil || !cmp.Equal(xs[0], got) {
 				t.Errorf("SessionByHash after TouchSession = %+v, %v; want %+v", got, err, xs[0])
 			}
 			err = f.s.Update(f.ctx, func(tx roster.Tx) error { return tx.TouchSession(f.ctx, roster.NewID(t0), seen) })
@@ -304,7 +313,7 @@ func runIdentities(t *testing.T, setup func(t *testing.T) *fixture) {
 			f.wantSessions(x, xs[2], xs[1], xs[0])
 			f.update(func(tx roster.Tx) error { return tx.DeleteSession(f.ctx, x.ID, xs[1].ID) })
 			f.wantSessions(x, xs[2], xs[0])
-			_, err = f.s.SessionByHash(f.ctx, xs[1].TokenHash)
+			_, _, _, err = f.s.SessionByHash(f.ctx, xs[1].TokenHash, seen)
 			wantCode(t, err, roster.CodeNotFound, "SessionByHash(ended session)")
 
 			extra := f.session(x, t0.Add(20*time.Minute))
