@@ -342,6 +342,9 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		case status < 400 && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Pattern == verifyPattern):
 			level = slog.LevelDebug // the key check is a read too, and the busiest route of all
 		}
+		if !s.logger.Enabled(r.Context(), level) {
+			return
+		}
 		s.logger.LogAttrs(r.Context(), level, "request", slog.String("method", r.Method),
 			slog.String("pattern", patternPath(r.Pattern)), slog.Int("status", status), slog.Duration("duration", time.Since(start)))
 	})
@@ -421,6 +424,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	if err != nil {
 		return err
 	}
+	return writeJSONBytes(w, status, body)
+}
+
+// writeJSONBytes writes body, a JSON document, as a response with status.
+func writeJSONBytes(w http.ResponseWriter, status int, body []byte) error {
 	// The values are shared and never changed; assigning them spares the
 	// key canonicalisation and a slice per header of Header.Set, on the
 	// busiest answers (the key check).
