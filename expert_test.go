@@ -260,7 +260,9 @@ func TestDeadlineRules(t *testing.T) {
 			// Nor can a revoked user be made an Expert with a deadline:
 			// that too sets the deadline of a revoked Expert.
 			staff, _ := e.member(t, e.tenant, nil, e.expertIn(roster.AccessReadOnly, 5*24*time.Hour),
-				func(in *roster.InviteInput) { in.Roles, in.ExpertAccess, in.AccessUntil = roles(roster.RoleSupport), "", nil })
+				func(in *roster.InviteInput) {
+					in.Roles, in.ExpertAccess, in.AccessUntil = roles(roster.RoleSupport), "", nil
+				})
 			if _, err := e.svc.RevokeUser(e.ctx, e.admin, e.acct.ID, staff.ID, roster.RevokeInput{Reason: roster.ReasonIssueResolved}); err != nil {
 				t.Fatal(err)
 			}
