@@ -558,6 +558,8 @@ var auditActions = []struct{ action, words string }{
 	{ActionInvitationResent, "Resent the invitation to"},
 	{ActionUserDeleted, "Deleted"},
 	{ActionAPIKeyCreated, "Created an API key"},
+	{ActionAPIKeyUpdated, "Changed the API key"},
+	{ActionAPIKeyDeleted, "Deleted the API key"},
 	{ActionAccountCreated, "Created the account"},
 	{ActionAccountUpdated, "Changed the account's settings"},
 }
@@ -596,12 +598,16 @@ func (e *AuditEvent) Describe() string {
 	switch e.Action {
 	case ActionUserJoined, ActionAccountCreated, ActionAccountUpdated:
 		return words
-	case ActionAPIKeyCreated:
+	case ActionAPIKeyCreated, ActionAPIKeyUpdated, ActionAPIKeyDeleted:
 		if name, ok := e.Details["name"].(string); ok && name != "" {
 			words += " “" + name + "”"
 		}
 		if e.TargetID != "" && e.TargetID != e.ActorID && target != "" {
-			words += " for " + target
+			if e.Action == ActionAPIKeyCreated {
+				words += " for " + target
+			} else {
+				words += " of " + target
+			}
 		}
 		return words
 	}

@@ -30,6 +30,14 @@ func TestParseAuditParams(t *testing.T) {
 		q.ActorID != "" || q.Before == nil || q.After != nil || q.Limit != roster.DefaultLimit {
 		t.Errorf("ParseAuditParams(operator, back cursor) = %+v, %v", q, err)
 	}
+	// Every action the service writes can be filtered on.
+	for _, a := range []string{roster.ActionUserInvited, roster.ActionUserJoined, roster.ActionUserUpdated, roster.ActionUserRevoked,
+		roster.ActionUserRestored, roster.ActionInvitationResent, roster.ActionUserDeleted, roster.ActionAPIKeyCreated,
+		roster.ActionAPIKeyUpdated, roster.ActionAPIKeyDeleted, roster.ActionAccountCreated, roster.ActionAccountUpdated} {
+		if q, err := roster.ParseAuditParams(roster.AuditParams{Actions: []string{a}}); err != nil || !slices.Equal(q.Actions, []string{a}) {
+			t.Errorf("ParseAuditParams(action=%s) = %v, %v", a, q.Actions, err)
+		}
+	}
 	many := make([]string, roster.MaxAuditActions+1)
 	for i := range many {
 		many[i] = roster.AuditActions()[i%len(roster.AuditActions())]
@@ -71,6 +79,10 @@ func TestAuditEventDescribe(t *testing.T) {
 		{roster.AuditEvent{Action: roster.ActionAPIKeyCreated, ActorID: "a", TargetID: "a", TargetName: "Ada",
 			Details: map[string]any{"name": "deploy"}}, "Created an API key “deploy”"},
 		{roster.AuditEvent{Action: roster.ActionAPIKeyCreated, TargetID: "a", TargetName: "Ada"}, "Created an API key for Ada"},
+		{roster.AuditEvent{Action: roster.ActionAPIKeyUpdated, ActorID: "a", TargetID: "a", TargetName: "Ada",
+			Details: map[string]any{"name": "deploy"}}, "Changed the API key “deploy”"},
+		{roster.AuditEvent{Action: roster.ActionAPIKeyDeleted, ActorID: "b", TargetID: "a", TargetName: "Ada",
+			Details: map[string]any{"name": "deploy"}}, "Deleted the API key “deploy” of Ada"},
 		{roster.AuditEvent{Action: "user.teleported", TargetName: "Ada"}, "user.teleported Ada"},
 	} {
 		if got := tc.e.Describe(); got != tc.want {

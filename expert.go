@@ -9,7 +9,8 @@ import (
 //
 //   - access ends by itself at the deadline: CanSignIn is false from the
 //     deadline on, checked on every request, for sessions and API keys;
-//   - the deadline of a revoked Expert cannot be changed (restore first);
+//   - the deadline of a revoked Expert cannot be changed (restore first),
+//     nor a revoked user made an Expert with a new deadline;
 //   - once the deadline has passed, the only changes are a new deadline in
 //     the future (access resumes) and deletion: other edits, and revoking,
 //     are refused until the deadline is extended.
@@ -20,7 +21,7 @@ func (s *Service) checkDeadlineRules(u *User, to Access, until time.Time, now ti
 	deadlineChanged := !until.Equal(u.AccessUntil)
 	otherChanged := to != u.Access()
 	switch {
-	case deadlineChanged && u.Status == StatusInactive && u.Roles.Has(RoleExpert):
+	case deadlineChanged && u.Status == StatusInactive && (u.Roles.Has(RoleExpert) || to.Roles.Has(RoleExpert)):
 		return Errorf(CodeConflict, "The access deadline of %s cannot be changed while their access is revoked: restore their access first, then change the deadline.",
 			u.FullName())
 	case otherChanged && u.AccessExpired(now):

@@ -257,6 +257,22 @@ func TestDeadlineRules(t *testing.T) {
 			if _, err := e.svc.UpdateUser(e.ctx, e.admin, e.acct.ID, u.ID, roster.UpdateInput{AccessUntil: new(e.clock.Now().Add(20 * 24 * time.Hour))}, ""); err != nil {
 				t.Errorf("deadline after restoring = %v", err)
 			}
+			// Nor can a revoked user be made an Expert with a deadline:
+			// that too sets the deadline of a revoked Expert.
+			staff, _ := e.member(t, e.tenant, nil, e.expertIn(roster.AccessReadOnly, 5*24*time.Hour),
+				func(in *roster.InviteInput) {
+					in.Roles, in.ExpertAccess, in.AccessUntil = roles(roster.RoleSupport), "", nil
+				})
+			if _, err := e.svc.RevokeUser(e.ctx, e.admin, e.acct.ID, staff.ID, roster.RevokeInput{Reason: roster.ReasonIssueResolved}); err != nil {
+				t.Fatal(err)
+			}
+			before = e.snapshot(t, e.acct.ID)
+			_, err = e.svc.UpdateUser(e.ctx, e.admin, e.acct.ID, staff.ID, roster.UpdateInput{Roles: new(roles(roster.RoleExpert)),
+				ExpertAccess: new(roster.AccessReadOnly), AccessUntil: new(e.clock.Now().Add(20 * 24 * time.Hour))}, "")
+			if re := wantCode(t, err, roster.CodeConflict, "make a revoked user an Expert with a deadline"); !strings.Contains(re.Message, "restore their access first") {
+				t.Errorf("message %q does not say to restore first", re.Message)
+			}
+			e.unchanged(t, before, "a revoked user made an Expert")
 		})
 		t.Run("expired Expert: extend or delete", func(t *testing.T) {
 			u, _ := e.member(t, e.tenant, nil, e.expertIn(roster.AccessReadOnly, time.Hour))

@@ -220,6 +220,11 @@ func (s *Service) CreateKey(ctx context.Context, actor *Actor, accountID string,
 	k := &APIKey{ID: NewID(now), AccountID: accountID, UserID: owner.ID, Name: name, Hint: secret[len(secret)-4:],
 		Hash: HashSecret(secret), CreatedAt: now, ExpiresAt: in.ExpiresAt.Truncate(time.Microsecond), AllowedIPs: ips, Scope: scope}
 	err = s.store.Update(ctx, func(tx Tx) error {
+		// The owner's row, locked, serialises the creations of their keys,
+		// so that two at once cannot both pass the count.
+		if _, err := tx.UserForUpdate(ctx, accountID, owner.ID); err != nil {
+			return err
+		}
 		n, err := tx.CountAPIKeys(ctx, accountID, owner.ID)
 		if err != nil {
 			return err

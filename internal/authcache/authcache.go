@@ -38,6 +38,7 @@ const (
 	DefaultMaxEntries  = 100_000
 	DefaultBatch       = 1000
 	DefaultPollTimeout = time.Second
+	DefaultMaxGap      = time.Minute
 )
 
 // Options tune a Cache; the zero value takes the defaults.
@@ -61,6 +62,13 @@ type Options struct {
 	// rather than fails makes the poll fail, so that the cache empties
 	// itself and Sync callers are not held up.
 	PollTimeout time.Duration
+	// MaxGap bounds the time since the last poll that read the log to its
+	// end: a poll starting later (the process was paused) cannot rely on
+	// the log still holding every change since, as Prune deletes old
+	// entries, so it empties the cache and restarts from the head. It must
+	// stay well under how long the log keeps entries
+	// (sqlstore.AuthChangesKept).
+	MaxGap time.Duration
 	// Listen, when set, runs beside the poller for as long as Run does and
 	// calls wake whenever the log may have grown (a notification) and after
 	// each (re)connection, so that a catch-up poll follows at once:
@@ -156,6 +164,9 @@ func New[V any](src Source, opt Options) *Cache[V] {
 	}
 	if opt.PollTimeout <= 0 {
 		opt.PollTimeout = DefaultPollTimeout
+	}
+	if opt.MaxGap <= 0 {
+		opt.MaxGap = DefaultMaxGap
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -426,6 +437,14 @@ func (c *Cache[V]) pollLocked(ctx context.Context) error {
 	defer cancel()
 	round := c.started.Add(1)
 	begun := c.opt.Now().Sub(c.base)
+	c.mu.RLock()
+	gap := c.fresh && begun-c.freshAt >= c.opt.MaxGap
+	c.mu.RUnlock()
+	if gap && !c.fromHead {
+		// The changes since the last read may have been pruned from the
+		// log: what it still holds cannot clear the entries.
+		c.flushLocked(errors.New("auth cache: the access change log was not read for too long"))
+	}
 	for {
 		start := c.opt.Now().Sub(c.base)
 		if c.fromHead {

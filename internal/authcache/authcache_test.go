@@ -17,6 +17,15 @@ type memLog struct {
 	mu      sync.Mutex
 	changes []roster.AuthChange
 	err     error
+	pruned  int64 // changes up to this seq are gone, as Prune deletes them
+}
+
+// prune forgets every change recorded so far, as Prune does after
+// sqlstore.AuthChangesKept; seqs are never reused.
+func (l *memLog) prune() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pruned = int64(len(l.changes))
 }
 
 func (l *memLog) add(c roster.AuthChange) {
@@ -40,7 +49,7 @@ func (l *memLog) AuthChangesSince(_ context.Context, after int64, limit int) ([]
 	}
 	var out []roster.AuthChange
 	for _, c := range l.changes {
-		if c.Seq > after && len(out) < limit {
+		if c.Seq > after && c.Seq > l.pruned && len(out) < limit {
 			out = append(out, c)
 		}
 	}
@@ -185,6 +194,31 @@ func TestNoHitsWhenNotConfirmedWithinMaxStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantGet(t, c, "k", "v")
+}
+
+func TestPollAfterAGapRestartsFromTheHead(t *testing.T) {
+	// The process was paused (a stopped VM, SIGSTOP) for longer than the
+	// log keeps its entries: a change of u was committed and pruned
+	// meanwhile, so the log no longer says that u's entry is stale. The
+	// first poll after the gap must not trust what it finds.
+	log := &memLog{}
+	c, clock := newCache[string](t, log, authcache.Options{})
+	put(t, c, "k", authcache.Entry[string]{AccountID: "a", UserID: "u", KeyID: "k", Value: "v"})
+	clock.Advance(authcache.DefaultMaxGap)
+	log.add(roster.AuthChange{AccountID: "a", UserID: "u"})
+	log.prune()
+	if err := c.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wantGet(t, c, "k", "")
+	// It follows the log again from there.
+	put(t, c, "k", authcache.Entry[string]{AccountID: "a", UserID: "u", KeyID: "k", Value: "v2"})
+	wantGet(t, c, "k", "v2")
+	log.add(roster.AuthChange{AccountID: "a", UserID: "u"})
+	if err := c.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wantGet(t, c, "k", "")
 }
 
 func TestSyncFailureEmptiesTheCache(t *testing.T) {

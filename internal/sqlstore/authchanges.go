@@ -50,3 +50,12 @@ func (s *Store) AuthChangeHead(ctx context.Context) (int64, error) {
 	}
 	return head, nil
 }
+
+// nowMicros is the database's clock in Unix microseconds, as the access
+// change log's triggers write changed_at (migration 0008).
+func (d *Dialect) nowMicros() string {
+	if d.Name == "postgres" {
+		return `(extract(epoch FROM clock_timestamp()) * 1000000)::bigint`
+	}
+	return `CAST(unixepoch('subsec') * 1000000 AS INTEGER)`
+}

@@ -150,7 +150,7 @@ func (t *tx) ClearLoginFailures(ctx context.Context, key []byte) error {
 // Prune deletes sessions past their absolute limit (expires_at at or
 // before now) or idle (last seen before idleBefore), login failures last
 // seen before failuresBefore, setup tokens expired at now and access change
-// log entries older than AuthChangesKept. It returns how many rows went.
+// log entries older than AuthChangesKept by the database's clock. It returns how many rows went.
 func (t *tx) Prune(ctx context.Context, now, idleBefore, failuresBefore time.Time) (int64, error) {
 	var total int64
 	for _, st := range []struct {
@@ -161,7 +161,10 @@ func (t *tx) Prune(ctx context.Context, now, idleBefore, failuresBefore time.Tim
 			[]any{roster.Micros(now), roster.Micros(idleBefore)}},
 		{"login failures", `DELETE FROM login_failures WHERE last_at < $1`, []any{roster.Micros(failuresBefore)}},
 		{"setup tokens", `DELETE FROM setup_tokens WHERE expires_at <= $1`, []any{roster.Micros(now)}},
-		{"auth changes", `DELETE FROM auth_changes WHERE changed_at < $1`, []any{roster.Micros(now.Add(-AuthChangesKept))}},
+		// By the database's clock, which wrote changed_at: an instance
+		// whose clock runs ahead would delete entries others have not read.
+		{"auth changes", `DELETE FROM auth_changes WHERE changed_at < ` + t.s.d.nowMicros() + ` - $1`,
+			[]any{AuthChangesKept.Microseconds()}},
 	} {
 		res, err := t.q.ExecContext(ctx, st.query, st.args...)
 		if err != nil {

@@ -236,7 +236,18 @@ func authChanges(t *testing.T, setup func(*testing.T) *fixture) {
 			if n := prune(time.Now()); n != 0 {
 				t.Errorf("Prune now = %d rows, want 0", n)
 			}
-			if n := prune(time.Now().Add(sqlstore.AuthChangesKept + time.Minute)); n != 1 {
+			// The log is kept by the database's clock, which wrote
+			// changed_at: an instance whose clock runs ahead must not
+			// delete entries other instances have not read yet.
+			if n := prune(time.Now().Add(sqlstore.AuthChangesKept + time.Hour)); n != 0 {
+				t.Errorf("Prune by a clock %v ahead = %d rows, want 0", sqlstore.AuthChangesKept+time.Hour, n)
+			}
+			// Written AuthChangesKept + 1 min ago by the database's clock.
+			if _, err := f.sqlDB().ExecContext(f.ctx, `UPDATE auth_changes SET changed_at = changed_at - $1`,
+				(sqlstore.AuthChangesKept + time.Minute).Microseconds()); err != nil {
+				t.Fatal(err)
+			}
+			if n := prune(time.Now()); n != 1 {
 				t.Errorf("Prune %v later = %d rows, want 1", sqlstore.AuthChangesKept+time.Minute, n)
 			}
 			if got := f.authChanges(0, 10); len(got) != 0 {
