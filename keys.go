@@ -158,8 +158,9 @@ func seesAllKeys(a *Actor) bool {
 
 // CreateKey creates an API key and returns it with its secret, which is
 // shown once and stored only as a hash. The actor needs api_keys.manage;
-// the key is theirs unless the operator or an Admin names another user by
-// in.UserEmail. Its scope may hold only permissions its owner (and the
+// the key is theirs; only the operator names another owner by
+// in.UserEmail. A key created by a caller authenticated with a key
+// inherits that key's expiry and allow-list as bounds. Its scope may hold only permissions its owner (and the
 // actor) hold. Errors: CodeInvalid (every bad field at once), CodeForbidden
 // (no api_keys.manage, or a scope beyond one's own permissions),
 // CodeNotFound, CodeConflict (the owner cannot act, or has too many keys).
@@ -185,12 +186,17 @@ func (s *Service) CreateKey(ctx context.Context, actor *Actor, accountID string,
 	email := ""
 	if in.UserEmail != "" {
 		email = CleanEmail(&p, "user_email", in.UserEmail)
-		if !seesAllKeys(actor) {
-			return nil, "", Errorf(CodeForbidden, "Only an Admin can create a key for another user.")
+		// A key acts as its owner, and the audit log names the owner:
+		// only the operator may make one for somebody else, or an Admin
+		// could act under a colleague's name.
+		if !actor.Operator && Fold(email) != Fold(actor.Email) {
+			return nil, "", Errorf(CodeForbidden, "A key belongs to the user who creates it: %s has to sign in and create their own. "+
+				"You can switch off or delete anyone's key.", quoteShort(email))
 		}
 	} else if actor.Operator {
 		p.Add("user_email", "Name the user who owns the key.")
 	}
+	inheritRestrictions(&p, actor.Key, in.ExpiresAt, ips)
 	if err := p.Err(); err != nil {
 		return nil, "", err
 	}
@@ -252,6 +258,62 @@ func (s *Service) CreateKey(ctx context.Context, actor *Actor, accountID string,
 	}
 	k.Owner = owner
 	return k, secret, nil
+}
+
+// inheritRestrictions refuses, for a key created by a caller who
+// authenticated with an API key (from), an expiry or allow-list wider than
+// that key's: a key made with a key cannot outlive it or be used from
+// where it could not. (Its scope is bounded already: the caller holds only
+// the roles the calling key's scope covers.)
+func inheritRestrictions(p *Problems, from *APIKey, expires time.Time, ips []string) {
+	if from == nil {
+		return
+	}
+	if !from.ExpiresAt.IsZero() && (expires.IsZero() || expires.After(from.ExpiresAt)) {
+		p.Add("expires_at", "The key you are calling with expires on %s; a key created with it must expire at or before then.",
+			from.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if len(from.AllowedIPs) == 0 {
+		return
+	}
+	if len(ips) == 0 {
+		p.Add("allowed_ips", "The key you are calling with works only from %s; a key created with it needs an allow-list within that.",
+			strings.Join(from.AllowedIPs, ", "))
+		return
+	}
+	for _, e := range ips {
+		if !prefixWithin(e, from.AllowedIPs) {
+			p.Add("allowed_ips", "%s is outside %s, where the key you are calling with works.", e, strings.Join(from.AllowedIPs, ", "))
+		}
+	}
+}
+
+// prefixWithin reports whether the canonical allow-list entry e (an
+// address or a range) lies wholly inside one of the entries of list.
+func prefixWithin(e string, list []string) bool {
+	inner, ok := entryPrefix(e)
+	if !ok {
+		return false
+	}
+	for _, l := range list {
+		outer, ok := entryPrefix(l)
+		if ok && outer.Bits() <= inner.Bits() && outer.Contains(inner.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// entryPrefix reads a canonical allow-list entry as a prefix.
+func entryPrefix(e string) (netip.Prefix, bool) {
+	if pf, err := netip.ParsePrefix(e); err == nil {
+		return pf, true
+	}
+	a, err := netip.ParseAddr(e)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(a, a.BitLen()), true
 }
 
 // CreateAPIKey creates an unrestricted key named name for the user with
@@ -552,27 +614,27 @@ func (s *Service) VerifyKey(ctx context.Context, key, permission, clientIP strin
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	v, _, err := s.checkKey(ctx, key, permission, ip)
+	v, _, _, err := s.checkKey(ctx, key, permission, ip)
 	return &v, err
 }
 
 // checkKey loads what DecideKey needs for a key and decides; a valid key's
 // use is recorded for the batched last_used_at write. It returns the
 // creator of a valid key too.
-func (s *Service) checkKey(ctx context.Context, key, permission string, ip netip.Addr) (KeyVerdict, *User, error) {
+func (s *Service) checkKey(ctx context.Context, key, permission string, ip netip.Addr) (KeyVerdict, *APIKey, *User, error) {
 	if !CheckAPIKeyFormat(key) {
-		return KeyVerdict{Reason: KeyMalformed}, nil, nil
+		return KeyVerdict{Reason: KeyMalformed}, nil, nil, nil
 	}
 	k, u, err := s.loadKey(ctx, key)
 	if err != nil {
-		return KeyVerdict{}, nil, err
+		return KeyVerdict{}, nil, nil, err
 	}
 	now := s.clock.Now()
 	v := DecideKey(k, u, now, permission, ip)
 	if v.Valid {
 		s.keyUses.add(k.ID, now)
 	}
-	return v, u, nil
+	return v, k, u, nil
 }
 
 // loadKey reads a well-formed key and its creator; nil, nil when unknown.
@@ -597,7 +659,7 @@ func (s *Service) loadKey(ctx context.Context, key string) (*APIKey, *User, erro
 // its scope. CodeUnauthorized otherwise, with one message for every reason.
 func (s *Service) AuthenticateAPIKey(ctx context.Context, key, ip string) (*Actor, error) {
 	addr, _ := netip.ParseAddr(ip)
-	v, u, err := s.checkKey(ctx, key, "", addr)
+	v, k, u, err := s.checkKey(ctx, key, "", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -606,6 +668,7 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key, ip string) (*Acto
 	}
 	a := actorOf(u, ip)
 	a.Roles = coveredRoles(u.Access(), scopeMask(v.Permissions))
+	a.Key = k
 	return a, nil
 }
 

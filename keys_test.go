@@ -225,7 +225,7 @@ func TestVerifyKey(t *testing.T) {
 		other := e.newTenant(t)
 		mk := func(owner *roster.User, in roster.KeyInput) string {
 			in.Name, in.UserEmail = fmt.Sprintf("key %d", seq.Add(1)), owner.Email
-			_, secret, err := e.svc.CreateKey(e.ctx, e.admin, owner.AccountID, in)
+			_, secret, err := e.svc.CreateKey(e.ctx, roster.OperatorActor(), owner.AccountID, in)
 			if err != nil {
 				t.Fatalf("CreateKey = %v", err)
 			}

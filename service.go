@@ -109,6 +109,9 @@ type Actor struct {
 	ExpertAccess AccessLevel // the level of the Expert role, if held
 	IP           string
 	Operator     bool
+	// Key is the API key the actor authenticated with; nil for a session
+	// or the operator. Keys it creates stay within its bounds.
+	Key *APIKey
 }
 
 // OperatorActor is the platform operator acting through the CLI.

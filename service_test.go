@@ -995,7 +995,7 @@ func TestDeleteUser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("CreateAPIKey = %v", err)
 		}
-		k2, secret2, err := e.svc.CreateAPIKey(e.ctx, e.admin, e.acct.ID, u.Email, "deploy")
+		k2, secret2, err := e.svc.CreateAPIKey(e.ctx, roster.OperatorActor(), e.acct.ID, u.Email, "deploy")
 		if err != nil {
 			t.Fatalf("CreateAPIKey = %v", err)
 		}
@@ -1100,16 +1100,17 @@ func TestCreateAPIKeyValidation(t *testing.T) {
 			code   string
 			fields []string
 		}{
-			{"name empty", e.admin, e.acct.ID, u.Email, "", roster.CodeInvalid, []string{"name"}},
-			{"name whitespace", e.admin, e.acct.ID, u.Email, " \t ", roster.CodeInvalid, []string{"name"}},
-			{"name 101 characters", e.admin, e.acct.ID, u.Email, strings.Repeat("k", 101), roster.CodeInvalid, []string{"name"}},
-			{"name with newline", e.admin, e.acct.ID, u.Email, "ci\nkey", roster.CodeInvalid, []string{"name"}},
-			{"name invalid UTF-8", e.admin, e.acct.ID, u.Email, "ci \xff", roster.CodeInvalid, []string{"name"}},
-			{"email bad", e.admin, e.acct.ID, "not-an-email", "ci", roster.CodeInvalid, []string{"user_email"}},
-			{"name and email bad", e.admin, e.acct.ID, "", "", roster.CodeInvalid, []string{"name", "user_email"}},
-			{"user missing", e.admin, e.acct.ID, "nobody@acme.example", "ci", roster.CodeNotFound, nil},
-			{"user invited", e.admin, e.acct.ID, invited.Email, "ci", roster.CodeConflict, nil},
-			{"user inactive", e.admin, e.acct.ID, revoked.Email, "ci", roster.CodeConflict, nil},
+			{"name empty", roster.OperatorActor(), e.acct.ID, u.Email, "", roster.CodeInvalid, []string{"name"}},
+			{"name whitespace", roster.OperatorActor(), e.acct.ID, u.Email, " \t ", roster.CodeInvalid, []string{"name"}},
+			{"name 101 characters", roster.OperatorActor(), e.acct.ID, u.Email, strings.Repeat("k", 101), roster.CodeInvalid, []string{"name"}},
+			{"name with newline", roster.OperatorActor(), e.acct.ID, u.Email, "ci\nkey", roster.CodeInvalid, []string{"name"}},
+			{"name invalid UTF-8", roster.OperatorActor(), e.acct.ID, u.Email, "ci \xff", roster.CodeInvalid, []string{"name"}},
+			{"email bad", roster.OperatorActor(), e.acct.ID, "not-an-email", "ci", roster.CodeInvalid, []string{"user_email"}},
+			{"name and email bad", roster.OperatorActor(), e.acct.ID, "", "", roster.CodeInvalid, []string{"name", "user_email"}},
+			{"user missing", roster.OperatorActor(), e.acct.ID, "nobody@acme.example", "ci", roster.CodeNotFound, nil},
+			{"user invited", roster.OperatorActor(), e.acct.ID, invited.Email, "ci", roster.CodeConflict, nil},
+			{"user inactive", roster.OperatorActor(), e.acct.ID, revoked.Email, "ci", roster.CodeConflict, nil},
+			{"an Admin, for another user", e.admin, e.acct.ID, u.Email, "ci", roster.CodeForbidden, nil},
 			{"actor without api_keys.manage", supportActor, e.acct.ID, u.Email, "ci", roster.CodeForbidden, nil},
 			{"actor of another account", other.admin, e.acct.ID, u.Email, "ci", roster.CodeNotFound, nil},
 			{"operator, malformed account", roster.OperatorActor(), "nope", u.Email, "ci", roster.CodeNotFound, nil},
@@ -1125,14 +1126,15 @@ func TestCreateAPIKeyValidation(t *testing.T) {
 		}
 		t.Run("valid", func(t *testing.T) {
 			before := e.auditIDs(t, e.acct.ID)
-			k, secret, err := e.svc.CreateAPIKey(e.ctx, e.admin, e.acct.ID, " "+u.Email+" ", "  Déploiement  ")
+			op := roster.OperatorActor()
+			k, secret, err := e.svc.CreateAPIKey(e.ctx, op, e.acct.ID, " "+u.Email+" ", "  Déploiement  ")
 			if err != nil {
 				t.Fatalf("CreateAPIKey = %v", err)
 			}
 			if k.Name != "Déploiement" || k.UserID != u.ID || !roster.CheckAPIKeyFormat(secret) || k.Hint != secret[len(secret)-4:] {
 				t.Errorf("key = %+v", k)
 			}
-			wantEvent(t, e.lastEvent(t, e.acct.ID, before), e.admin, u, roster.ActionAPIKeyCreated, e.clock.Now(),
+			wantEvent(t, e.lastEvent(t, e.acct.ID, before), op, u, roster.ActionAPIKeyCreated, e.clock.Now(),
 				map[string]any{"key_id": k.ID, "name": "Déploiement"})
 		})
 	})

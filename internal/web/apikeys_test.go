@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -386,5 +387,52 @@ func BenchmarkVerifyKeyHTTP(b *testing.B) {
 				}
 			}
 		})
+	})
+}
+
+// TestKeysMadeWithKeys checks that a key belongs to whoever creates it, and
+// that a key created by a caller authenticated with a key stays within
+// that key's expiry and allow-list.
+func TestKeysMadeWithKeys(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, s roster.Store) {
+		loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+		e := newTestEnvWith(t, s, nil, Options{TrustedProxies: loopback})
+		acme := e.mustAccount(t, "Acme")
+		e.mustActiveUser(t, acme.id, "Bob", "Boss", "bob@acme.example.com", roster.RoleAdmin)
+		until := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+		_, bounded, err := e.svc.CreateKey(context.Background(), roster.OperatorActor(), acme.id, roster.KeyInput{Name: "bounded",
+			UserEmail: acme.admin.Email, ExpiresAt: until, AllowedIPs: []string{"192.0.2.0/24"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		from := map[string]string{"X-Forwarded-For": "192.0.2.9"}
+		create := func(key, body string, want int, fields ...string) {
+			t.Helper()
+			before := e.snapshot(t, acme.id)
+			rq := request{method: "POST", path: keysPath(acme.id), key: key, body: body, header: from}
+			res := e.do(t, rq)
+			res.wantStatus(t, rq, want)
+			if want >= 400 {
+				if got := res.fields(t); !slices.Equal(got, fields) {
+					t.Errorf("%s %s: fields %v, want %v", rq, body, got, fields)
+				}
+				if after := e.snapshot(t, acme.id); after != before {
+					t.Errorf("%s %s was refused but changed the account", rq, body)
+				}
+			}
+		}
+		at := func(d time.Duration) string { return `"` + until.Add(d).Format(time.RFC3339) + `"` }
+
+		// An Admin cannot make a key that acts as a colleague.
+		create(acme.key, `{"name": "as Bob", "user_email": "bob@acme.example.com"}`, http.StatusForbidden)
+		create(acme.key, `{"name": "mine", "user_email": "`+acme.admin.Email+`"}`, http.StatusCreated)
+
+		// Made with the bounded key: within its expiry and allow-list only.
+		create(bounded, `{"name": "free"}`, http.StatusUnprocessableEntity, "allowed_ips", "expires_at")
+		create(bounded, `{"name": "later", "expires_at": `+at(time.Hour)+`, "allowed_ips": ["192.0.2.0/25"]}`, http.StatusUnprocessableEntity, "expires_at")
+		create(bounded, `{"name": "wider", "expires_at": `+at(0)+`, "allowed_ips": ["192.0.2.0/23"]}`, http.StatusUnprocessableEntity, "allowed_ips")
+		create(bounded, `{"name": "elsewhere", "expires_at": `+at(0)+`, "allowed_ips": ["192.0.2.7", "198.51.100.1"]}`, http.StatusUnprocessableEntity, "allowed_ips")
+		create(bounded, `{"name": "within", "expires_at": `+at(-time.Hour)+`, "allowed_ips": ["192.0.2.7", "192.0.2.128/25"]}`, http.StatusCreated)
 	})
 }
