@@ -125,11 +125,12 @@ func acceptsGzip(r *http.Request) bool {
 }
 
 var templateFuncs = template.FuncMap{
-	"field":  newField,
-	"when":   when,
-	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"roles":  roleNames,
-	"status": statusName,
+	"field":     newField,
+	"when":      when,
+	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"roles":     roleNames,
+	"status":    statusName,
+	"keyExpiry": keyExpiry,
 }
 
 // statusName is a status as customers know it: Active, Inactive,
@@ -270,6 +271,7 @@ type view struct {
 	Ident     *roster.Identity
 	Account   *roster.Account // nil outside an account's pages
 	CanManage bool            // the signed-in person has team.manage in Account
+	CanKeys   bool            // and api_keys.manage: the API Keys page
 	Flash     string
 	Form      *form
 	Page      any
@@ -296,6 +298,7 @@ func (s *server) renderBytes(pr *pageRequest, name, title string, f *form, data 
 	if pr != nil {
 		v.CSRF, v.Ident, v.Account, v.Flash = pr.csrf, pr.ident, pr.account, pr.flash
 		v.CanManage = pr.actor != nil && pr.actor.Can("team.manage")
+		v.CanKeys = pr.actor != nil && pr.actor.Can("api_keys.manage")
 	}
 	if f != nil && f.HasErrors() {
 		v.Title = "Error: " + title
