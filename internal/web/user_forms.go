@@ -143,6 +143,21 @@ func newRolePicker(acct *roster.Account, actor *roster.Actor, f *form, checked r
 	return p
 }
 
+// levelInWords words the problem of a missing access level as the form
+// shows the choice: the service names the API's values, which a person
+// choosing between two radio buttons never sees.
+func levelInWords(err error, posted roster.AccessLevel) {
+	var e *roster.Error
+	if posted != "" || !errors.As(err, &e) {
+		return
+	}
+	for i := range e.Fields {
+		if e.Fields[i].Field == "expert_access" {
+			e.Fields[i].Message = "Choose the Expert's access level: Read-only or Limited write."
+		}
+	}
+}
+
 // postedLevel returns the Access level chosen in the POSTed form, when
 // Expert is ticked: the choice belongs to the Expert, and without scripts
 // it is on the page whatever is ticked.
@@ -242,6 +257,7 @@ func (s *server) addUserSubmit(w http.ResponseWriter, r *http.Request, pr *pageR
 		s.setFlash(w, "Invitation sent to "+u.FullName()+" ("+u.Email+").")
 		return redirect(w, r, back)
 	}
+	levelInWords(err, in.ExpertAccess)
 	if !f.failWith(err) {
 		return err
 	}
@@ -300,6 +316,7 @@ func (s *server) editUserSubmit(w http.ResponseWriter, r *http.Request, pr *page
 		return redirect(w, r, back)
 	}
 	checked := roster.NewRoleSet(ids...)
+	levelInWords(err, level)
 	switch roster.ErrorCode(err) {
 	case roster.CodePrecondition:
 		now, err := s.pageUser(r, pr)

@@ -70,7 +70,9 @@ func TestAddUserPage(t *testing.T) {
 		b.post(t, path, url.Values{"first_name": {"Grace"}, "last_name": {"Hopper"}, "email": {"grace@acme.example.com"},
 			"roles": {"expert"}}).want(t, http.StatusUnprocessableEntity).has(t,
 			"The Expert role can only be given to operator staff", `id="f-access_until-error"`, "An Expert needs an access deadline",
-			`class="deadline shown"`, `value="expert" checked`, `href="#f-access_until"`)
+			`class="deadline shown"`, `value="expert" checked`, `href="#f-access_until"`,
+			// The level as the radio buttons name it, never the API's values.
+			"Choose the Expert&#39;s access level: Read-only or Limited write.").lacks(t, "read_only or limited_write")
 		b.post(t, path, url.Values{"first_name": {"Grace"}, "last_name": {"Hopper"}, "email": {"grace@acme.example.com"},
 			"roles": {"support"}, "access_until": {"next week"}}).want(t, http.StatusUnprocessableEntity).has(t,
 			`id="f-access_until-error"`, "Give the last day of access as a date", `value="next week"`, `class="deadline shown"`)
