@@ -363,13 +363,20 @@ func (s *server) renderEditUser(w http.ResponseWriter, r *http.Request, pr *page
 // updatedMessage is the flash after a saved edit, saying what changed.
 func updatedMessage(before, after *roster.User) string {
 	roles, until := before.Access() != after.Access(), !before.AccessUntil.Equal(after.AccessUntil)
+	// What they hold now, so that the Admin sees the change took, without
+	// opening the user again.
+	now := " They now have: " + orNone(accessNames(after.Access())) + "."
+	ends := " Their access has no end date now."
+	if !after.AccessUntil.IsZero() {
+		ends = " Their access now ends " + when(after.AccessUntil) + "."
+	}
 	switch {
 	case roles && until:
-		return "Roles and access deadline of " + after.FullName() + " updated."
+		return "Roles and access deadline of " + after.FullName() + " updated." + now + ends
 	case roles:
-		return "Roles of " + after.FullName() + " updated."
+		return "Roles of " + after.FullName() + " updated." + now
 	case until:
-		return "Access deadline of " + after.FullName() + " updated."
+		return "Access deadline of " + after.FullName() + " updated." + ends
 	}
 	return "Nothing to change: " + after.FullName() + " already had these roles and this access deadline."
 }
