@@ -147,14 +147,8 @@ func newRolePicker(acct *roster.Account, actor *roster.Actor, f *form, checked r
 // shows the choice: the service names the API's values, which a person
 // choosing between two radio buttons never sees.
 func levelInWords(err error, posted roster.AccessLevel) {
-	var e *roster.Error
-	if posted != "" || !errors.As(err, &e) {
-		return
-	}
-	for i := range e.Fields {
-		if e.Fields[i].Field == "expert_access" {
-			e.Fields[i].Message = "Choose the Expert's access level: Read-only or Limited write."
-		}
+	if posted == "" {
+		reword(err, "expert_access", "Choose the Expert's access level: Read-only or Limited write.")
 	}
 }
 
