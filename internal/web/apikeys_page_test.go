@@ -23,7 +23,9 @@ func TestAPIKeysPage(t *testing.T) {
 		d := newDetailsEnv(t, s)
 		list := keysPagePath(d.acct)
 		d.admin.get(t, "/").want(t, http.StatusOK).has(t, `href="`+list+`"`)
-		d.admin.get(t, list).want(t, http.StatusOK).has(t, "There are no API keys yet.", "Create API Key")
+		d.admin.get(t, list).want(t, http.StatusOK).has(t, "There are no API keys yet.", "Create API Key",
+			// The header marks the page one is on.
+			`<a class="nav-link" href="`+list+`" aria-current="page">API Keys</a>`).lacks(t, `aria-current="page">User Management`)
 
 		form := d.admin.get(t, list+"/new").want(t, http.StatusOK)
 		form.has(t, `name="scope" value="team.manage"`, `type="date"`, `name="allowed_ips"`, "choose all of the Admin role's")
