@@ -895,7 +895,7 @@ func TestSessionsPage(t *testing.T) {
 
 		a.post(t, "/sessions/end", url.Values{"id": {"01970000-0000-7000-8000-000000000000"}}).want(t, http.StatusNotFound).
 			has(t, "This session has already ended")
-		a.post(t, "/sessions/end", url.Values{"id": {bID}}).redirects(t, "/sessions")
+		a.followFlash(t, a.post(t, "/sessions/end", url.Values{"id": {bID}}).redirects(t, "/sessions"), "Session ended: that browser is signed out.")
 		b.get(t, "/").redirects(t, "/sign-in")
 		p = a.get(t, "/sessions").want(t, http.StatusOK)
 		if ids := sessionIDRE.FindAllStringSubmatch(p.body, -1); len(ids) != 2 || ids[0][1] != aID || ids[1][1] != setupID {
