@@ -52,7 +52,7 @@ func TestAPIKeysPage(t *testing.T) {
 
 	b.follow("api-keys", "Done", http.StatusOK)
 	b.wantText("table.keys", "Billing sync", "rst_…"+secret[len(secret)-4:], "Ada Lovelace", "192.0.2.7, 198.51.100.0/24",
-		"billing.manage, usage.view", "Active")
+		"Manage billing, View usage and balance", "End of 30 Jun 2030 (UTC)", "Active")
 	if strings.Contains(b.text("main"), secret) {
 		t.Error("the list shows the secret")
 	}

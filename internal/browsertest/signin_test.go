@@ -25,6 +25,8 @@ func TestSetupLinkMakesFirstAdmin(t *testing.T) {
 	b.follow("setup-errors", "Create the account", http.StatusUnprocessableEntity)
 	b.wantText(".error-summary", "There is a problem", "12 characters")
 	b.wantText(".field-invalid", "Password", "12 characters")
+	// The keyboard (and a screen reader) starts at what went wrong.
+	b.waitFor("the focus on the error summary", `document.activeElement === document.querySelector(".error-summary")`)
 	if got := b.value("Account name"); got != accountName {
 		t.Errorf("after the refusal Account name holds %q, want %q kept", got, accountName)
 	}

@@ -128,7 +128,7 @@ func TestAddNewUser(t *testing.T) {
 	b.fill("Access till", until.Format(time.DateOnly))
 	// Without a level the server refuses, beside the level's field.
 	b.follow("user-add-errors", "Save", http.StatusUnprocessableEntity)
-	b.wantText("#f-expert_access", "An Expert needs an access level")
+	b.wantText("#f-expert_access", "Choose the Expert's access level: Read-only or Limited write.")
 	b.setChecked("Limited write", true)
 	b.follow("users-flash", "Save", http.StatusOK)
 	wantFlash(t, b, "Invitation sent to Katherine Johnson")
@@ -510,7 +510,7 @@ func TestActionsWithoutJavaScript(t *testing.T) {
 	b.setChecked("Expert", true)
 	b.fill("Access till", time.Now().UTC().AddDate(0, 0, 10).Format(time.DateOnly))
 	b.follow("user-add-errors-nojs", "Save", http.StatusUnprocessableEntity)
-	b.wantText("#f-expert_access", "An Expert needs an access level")
+	b.wantText("#f-expert_access", "Choose the Expert's access level: Read-only or Limited write.")
 	b.setChecked("Read-only", true)
 	b.follow("users-flash-nojs", "Save", http.StatusOK)
 	wantFlash(t, b, "Invitation sent to Mary Jackson")

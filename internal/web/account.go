@@ -69,5 +69,6 @@ func (s *server) endSession(w http.ResponseWriter, r *http.Request, pr *pageRequ
 		s.clearSessionCookie(w)
 		return redirect(w, r, "/sign-in")
 	}
+	s.setFlash(w, "Session ended: that browser is signed out.")
 	return redirect(w, r, "/sessions")
 }

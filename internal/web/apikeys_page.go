@@ -41,6 +41,33 @@ type keyRow struct {
 
 type keyLink struct{ Href, Text, Label string }
 
+// scopeNames names a key's permissions as the create form does ("Manage
+// billing, View usage and balance"), an unknown id as it is.
+func scopeNames(scope []string) string {
+	if len(scope) == 0 {
+		return "None"
+	}
+	names := make([]string, len(scope))
+	for i, id := range scope {
+		names[i] = id
+		if p, ok := roster.PermissionByID(id); ok {
+			names[i] = p.Name
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// keyExpiry is a key's expiry as the create form asked for it: a key made
+// with an expiry date ends at the midnight after it, and works until the
+// end of that day.
+func keyExpiry(t time.Time) string {
+	t = t.UTC()
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return "End of " + t.AddDate(0, 0, -1).Format("2 Jan 2006") + " (UTC)"
+	}
+	return when(t)
+}
+
 var keyStateLabels = map[string]string{
 	roster.KeyActive: "Active", roster.KeyInactive: "Inactive", roster.KeyExpired: "Expired",
 	roster.KeyCreatorInactive: "Creator inactive",
@@ -64,7 +91,7 @@ func (s *server) keysListPage(w http.ResponseWriter, r *http.Request, pr *pageRe
 			row.AllowedIPs = strings.Join(k.AllowedIPs, ", ")
 		}
 		if k.Scope != nil {
-			row.Scope = strings.Join(k.Scope, ", ")
+			row.Scope = scopeNames(k.Scope)
 		}
 		base := keysPagePath(pr.account.ID) + "/" + url.PathEscape(k.ID) + "/"
 		if k.Disabled {

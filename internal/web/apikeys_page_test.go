@@ -23,10 +23,15 @@ func TestAPIKeysPage(t *testing.T) {
 		d := newDetailsEnv(t, s)
 		list := keysPagePath(d.acct)
 		d.admin.get(t, "/").want(t, http.StatusOK).has(t, `href="`+list+`"`)
-		d.admin.get(t, list).want(t, http.StatusOK).has(t, "There are no API keys yet.", "Create API Key")
+		d.admin.get(t, list).want(t, http.StatusOK).has(t, "There are no API keys yet.", "Create API Key",
+			// The header marks the page one is on.
+			`<a class="nav-link" href="`+list+`" aria-current="page">API Keys</a>`).lacks(t, `aria-current="page">User Management`)
 
 		form := d.admin.get(t, list+"/new").want(t, http.StatusOK)
-		form.has(t, `name="scope" value="team.manage"`, `type="date"`, `name="allowed_ips"`)
+		form.has(t, `name="scope" value="team.manage"`, `type="date"`, `name="allowed_ips"`, "choose all of the Admin role's")
+		// Every page of the account leads to the API Keys page from its header.
+		form.has(t, `<a class="nav-link" href="`+list+`">API Keys</a>`)
+		d.admin.get(t, usersPagePath(d.acct)).want(t, http.StatusOK).has(t, `<a class="nav-link" href="`+list+`">API Keys</a>`)
 
 		// Bad input is shown on the form and creates nothing.
 		bad := d.admin.post(t, list+"/new", url.Values{"name": {""}, "expires_at": {"2001-01-01"}, "allowed_ips": {"10.1.2.3/8\nnope"},
@@ -55,7 +60,7 @@ func TestAPIKeysPage(t *testing.T) {
 		// The list shows the key without its secret.
 		page := d.admin.get(t, list).want(t, http.StatusOK)
 		page.has(t, "Billing sync", "rst_…"+secret[len(secret)-4:], "Alice Admin", "192.0.2.7, 198.51.100.0/24, 2001:db8::/32",
-			"billing.manage, usage.view", "Active").lacks(t, secret)
+			"Manage billing, View usage and balance", "End of 31 Dec 2025 (UTC)", "Active").lacks(t, secret, "billing.manage, usage.view")
 
 		base := list + "/" + k.ID + "/"
 		d.admin.get(t, base+"deactivate").want(t, http.StatusOK).has(t, `class="dialog-page"`, "Deactivate the key")
@@ -83,6 +88,7 @@ func TestAPIKeysPage(t *testing.T) {
 		sam.signIn(t, "sam@acme.example.com", newPassword)
 		sam.get(t, list).want(t, http.StatusForbidden).has(t, "the Manage API credentials permission")
 		sam.get(t, "/").want(t, http.StatusOK).lacks(t, `href="`+list+`"`)
+		sam.get(t, "/roles").want(t, http.StatusOK).lacks(t, `href="`+list+`"`)
 		other := d.mustAccount(t, "Other")
 		d.admin.get(t, keysPagePath(other)).want(t, http.StatusNotFound)
 	})

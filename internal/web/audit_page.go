@@ -282,27 +282,82 @@ func (s *server) auditPage(w http.ResponseWriter, r *http.Request, pr *pageReque
 	return s.render(w, r, pr, status, "audit", "Audit log", nil, d)
 }
 
-// auditNote picks the details of an event a person reads in the table.
+// auditNote picks the details of an event a person reads in the table,
+// in the words of the pages: the revoke reason as the dialog names it, the
+// roles given on invitation, and what a change added and removed.
 func auditNote(e *roster.AuditEvent) string {
 	var parts []string
-	if v, ok := e.Details["reason"].(string); ok && v != "" {
-		parts = append(parts, "Reason: "+strings.ReplaceAll(v, "_", " "))
+	if v := detailString(e.Details["reason"]); v != "" {
+		if words, ok := revokeReasons[roster.RevokeReason(v)]; ok {
+			v = words
+		}
+		parts = append(parts, "Reason: "+v)
 	}
-	if v, ok := e.Details["note"].(string); ok && v != "" {
+	if v := detailString(e.Details["note"]); v != "" {
 		parts = append(parts, "Note: "+v)
 	}
-	if v, ok := e.Details["roles"].([]any); ok && len(v) > 0 && e.Action == roster.ActionUserInvited {
-		var names []string
-		for _, id := range v {
-			if s, ok := id.(string); ok {
-				if r, ok := roster.RoleByID(roster.RoleID(s)); ok {
-					names = append(names, r.Name)
-				}
-			}
+	if e.Action == roster.ActionUserInvited {
+		if names := detailRoles(e.Details["roles"]); names != "" {
+			parts = append(parts, "Roles: "+names)
 		}
-		parts = append(parts, "Roles: "+strings.Join(names, ", "))
+	}
+	if names := detailRoles(e.Details["roles_added"]); names != "" {
+		parts = append(parts, "Added: "+names)
+	}
+	if names := detailRoles(e.Details["roles_removed"]); names != "" {
+		parts = append(parts, "Removed: "+names)
+	}
+	if _, ok := e.Details["access_until_to"]; ok {
+		to := "no end date"
+		if t, err := time.Parse(time.RFC3339, detailString(e.Details["access_until_to"])); err == nil {
+			to = when(t)
+		}
+		parts = append(parts, "Access till: "+to)
+	}
+	if _, ok := e.Details["expert_access_to"]; ok {
+		if name := roster.AccessLevel(detailString(e.Details["expert_access_to"])).Name(); name != "" {
+			parts = append(parts, "Access level: "+name)
+		}
 	}
 	return strings.Join(parts, " · ")
+}
+
+// detailString is a string detail of an event (as stored, or as the
+// service wrote it before the store), "" for anything else.
+func detailString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case roster.AccessLevel:
+		return string(v)
+	}
+	return ""
+}
+
+// detailRoles names the roles of a list of role ids in an event's details.
+func detailRoles(v any) string {
+	var ids []string
+	switch v := v.(type) {
+	case []any:
+		for _, id := range v {
+			if s, ok := id.(string); ok {
+				ids = append(ids, s)
+			}
+		}
+	case []roster.RoleID:
+		for _, id := range v {
+			ids = append(ids, string(id))
+		}
+	case []string:
+		ids = v
+	}
+	var names []string
+	for _, id := range ids {
+		if r, ok := roster.RoleByID(roster.RoleID(id)); ok {
+			names = append(names, r.Name)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // auditCSVPage downloads the page's filters as CSV; a filter the page

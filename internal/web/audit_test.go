@@ -465,3 +465,24 @@ func TestAuditCSVCutShort(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditPageNotes: the details under an event are in the pages' words:
+// the revoke reason as the dialog names it, and what a change of roles
+// added and removed, never the API's ids.
+func TestAuditPageNotes(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s roster.Store) {
+		e, acct, b := signedInAdmin(t, s)
+		op := roster.OperatorActor()
+		sam := e.mustActive(t, acct, "Sam", "Support", "sam@acme.example.com")
+		roles := []roster.RoleID{roster.RoleCommunicationManager}
+		if _, err := e.svc.UpdateUser(e.ctx, op, acct, sam.ID, roster.UpdateInput{Roles: &roles}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.RevokeUser(e.ctx, op, acct, sam.ID, roster.RevokeInput{Reason: roster.ReasonSecurityPrivacy}); err != nil {
+			t.Fatal(err)
+		}
+		b.get(t, "/accounts/"+acct+"/audit").want(t, http.StatusOK).
+			has(t, "Reason: Security &amp; Privacy concerns", "Added: Communication Manager · Removed: Support").
+			lacks(t, "security_privacy", "security privacy", "communication_manager")
+	})
+}

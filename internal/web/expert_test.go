@@ -192,7 +192,7 @@ func TestEditExpiredExpertPage(t *testing.T) {
 			"access_until": {"2025-06-02"}}).want(t, http.StatusConflict).has(t, "Extend the access deadline first")
 		later := e.clock.Now().AddDate(0, 0, 5).Format(time.DateOnly)
 		b.followFlash(t, b.post(t, path, url.Values{"version": {p.version(t)}, "roles": {"expert"}, "expert_access": {"read_only"},
-			"access_until": {later}}).redirects(t, "/accounts/"+acct+"/users"), "Access deadline of Eve Expert updated.")
+			"access_until": {later}}).redirects(t, "/accounts/"+acct+"/users"), "Access deadline of Eve Expert updated. Their access now ends 7 Jun 2025, 23:59 UTC.")
 		if u := e.mustUser(t, acct, inv.user.Email); !u.CanSignIn(e.clock.Now()) || u.ExpertAccess != roster.AccessReadOnly {
 			t.Errorf("after extending: %+v, want access back at the same level", u)
 		}

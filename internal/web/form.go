@@ -94,6 +94,21 @@ func (f *form) failWith(err error) bool {
 	return true
 }
 
+// reword replaces the message of field in a CodeInvalid error with msg,
+// where the page knows better words for what the person did (an empty
+// field, a choice not made) than the service, which speaks for the API too.
+func reword(err error, field, msg string) {
+	var e *roster.Error
+	if !errors.As(err, &e) {
+		return
+	}
+	for i := range e.Fields {
+		if e.Fields[i].Field == field {
+			e.Fields[i].Message = msg
+		}
+	}
+}
+
 // require records "msg" for each of the named fields left empty.
 func (f *form) require(r *http.Request, fieldsAndMessages ...string) {
 	for i := 0; i+1 < len(fieldsAndMessages); i += 2 {

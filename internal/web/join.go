@@ -54,6 +54,7 @@ func (s *server) joinSubmit(w http.ResponseWriter, r *http.Request, pr *pageRequ
 		f := newForm(registerFields).fromRequest(r, "first_name", "last_name")
 		signed, err := s.svc.Register(r.Context(), token, roster.RegisterInput{FirstName: r.PostForm.Get("first_name"),
 			LastName: r.PostForm.Get("last_name"), Password: r.PostForm.Get("password"), Confirm: r.PostForm.Get("confirm")}, pr.client)
+		passwordInWords(err, r.PostForm.Get("password"))
 		if f.failWith(err) {
 			return s.renderRegister(w, r, pr, http.StatusUnprocessableEntity, token, v, f)
 		}

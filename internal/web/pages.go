@@ -125,11 +125,12 @@ func acceptsGzip(r *http.Request) bool {
 }
 
 var templateFuncs = template.FuncMap{
-	"field":  newField,
-	"when":   when,
-	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"roles":  roleNames,
-	"status": statusName,
+	"field":     newField,
+	"when":      when,
+	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"roles":     roleNames,
+	"status":    statusName,
+	"keyExpiry": keyExpiry,
 }
 
 // statusName is a status as customers know it: Active, Inactive,
@@ -270,6 +271,8 @@ type view struct {
 	Ident     *roster.Identity
 	Account   *roster.Account // nil outside an account's pages
 	CanManage bool            // the signed-in person has team.manage in Account
+	CanKeys   bool            // and api_keys.manage: the API Keys page
+	Here      string          // the path of the page, which the header marks as the current one
 	Flash     string
 	Form      *form
 	Page      any
@@ -278,7 +281,7 @@ type view struct {
 // render writes the page named name with status. The page is rendered to
 // a buffer first, so a template failure is a clean error page.
 func (s *server) render(w http.ResponseWriter, r *http.Request, pr *pageRequest, status int, name, title string, f *form, data any) error {
-	b, err := s.renderBytes(pr, name, title, f, data)
+	b, err := s.renderBytes(pr, name, title, f, data, r.URL.Path)
 	if err != nil {
 		return err
 	}
@@ -287,15 +290,16 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, pr *pageRequest,
 }
 
 // renderBytes renders a page into memory.
-func (s *server) renderBytes(pr *pageRequest, name, title string, f *form, data any) ([]byte, error) {
+func (s *server) renderBytes(pr *pageRequest, name, title string, f *form, data any, here string) ([]byte, error) {
 	t := s.pages.tmpl[name]
 	if t == nil {
 		return nil, fmt.Errorf("no template %q", name)
 	}
-	v := view{Title: title, CSS: s.pages.css.url("/static/roster.css"), JS: s.pages.js.url("/static/roster.js"), Form: f, Page: data}
+	v := view{Title: title, CSS: s.pages.css.url("/static/roster.css"), JS: s.pages.js.url("/static/roster.js"), Form: f, Page: data, Here: here}
 	if pr != nil {
 		v.CSRF, v.Ident, v.Account, v.Flash = pr.csrf, pr.ident, pr.account, pr.flash
 		v.CanManage = pr.actor != nil && pr.actor.Can("team.manage")
+		v.CanKeys = pr.actor != nil && pr.actor.Can("api_keys.manage")
 	}
 	if f != nil && f.HasErrors() {
 		v.Title = "Error: " + title
@@ -368,7 +372,7 @@ func (s *server) errorPage(w http.ResponseWriter, r *http.Request, pr *pageReque
 	key := strconv.Itoa(status) + "\x00" + msg.Heading + "\x00" + strings.Join(msg.Paras, "\x00")
 	body, ok := s.pages.errors.Load(key)
 	if !ok {
-		b, err := s.renderBytes(nil, "message", msg.Heading, nil, msg)
+		b, err := s.renderBytes(nil, "message", msg.Heading, nil, msg, "")
 		if err != nil {
 			s.logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "pattern", patternPath(r.Pattern), "err", err)
 			http.Error(w, "Internal error", http.StatusInternalServerError)

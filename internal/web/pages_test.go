@@ -381,6 +381,10 @@ func TestSetupPage(t *testing.T) {
 			`aria-describedby="f-password-hint f-password-error"`, `id="f-password-error"`,
 			`value="Acme"`, `value="`+adminEmail+`"`).
 			lacks(t, `value="too short"`, `value="does not match"`)
+		// A password left empty is asked for, not counted.
+		empty := url.Values{"account_name": {"Acme"}, "first_name": {"Ada"}, "last_name": {"Admin"}, "email": {adminEmail}}
+		b.post(t, path, empty).want(t, http.StatusUnprocessableEntity).
+			has(t, `<a href="#f-password">Choose a password of at least 12 characters.</a>`).lacks(t, "this password has 0")
 		if has, _ := s.HasAccounts(e.ctx); has {
 			t.Errorf("%s with invalid fields created an account", p.rq)
 		}
@@ -455,6 +459,8 @@ func TestRegistration(t *testing.T) {
 			want(t, http.StatusUnprocessableEntity).has(t, "There is a problem", `href="#f-first_name"`, `href="#f-password"`,
 			`aria-invalid="true"`, `id="f-first_name-error"`, `value="Builder-Smith"`, "bob@acme.example.com").
 			lacks(t, `value="short"`, `value="other"`)
+		b.post(t, path, url.Values{"first_name": {"Bob"}, "last_name": {"Builder"}}).want(t, http.StatusUnprocessableEntity).
+			has(t, `<a href="#f-password">Choose a password of at least 12 characters.</a>`).lacks(t, "this password has 0")
 		if got := e.invitationState(t, inv.token); got != roster.LinkValid {
 			t.Errorf("after a refused registration the invitation is %s, want valid", got)
 		}
@@ -838,6 +844,8 @@ func TestPasswordReset(t *testing.T) {
 		b.post(t, path, url.Values{"password": {newPassword}, "confirm": {"something else"}}).
 			want(t, http.StatusUnprocessableEntity).has(t, "There is a problem", `href="#f-confirm"`, `aria-invalid="true"`).
 			lacks(t, newPassword)
+		b.post(t, path, url.Values{"password": {""}, "confirm": {""}}).want(t, http.StatusUnprocessableEntity).
+			has(t, `<a href="#f-password">Choose a password of at least 12 characters.</a>`).lacks(t, "this password has 0")
 		b.post(t, path, url.Values{"password": {newPassword}, "confirm": {newPassword}}).want(t, http.StatusOK).
 			has(t, "Your password is changed", `href="/sign-in"`)
 
@@ -887,7 +895,7 @@ func TestSessionsPage(t *testing.T) {
 
 		a.post(t, "/sessions/end", url.Values{"id": {"01970000-0000-7000-8000-000000000000"}}).want(t, http.StatusNotFound).
 			has(t, "This session has already ended")
-		a.post(t, "/sessions/end", url.Values{"id": {bID}}).redirects(t, "/sessions")
+		a.followFlash(t, a.post(t, "/sessions/end", url.Values{"id": {bID}}).redirects(t, "/sessions"), "Session ended: that browser is signed out.")
 		b.get(t, "/").redirects(t, "/sign-in")
 		p = a.get(t, "/sessions").want(t, http.StatusOK)
 		if ids := sessionIDRE.FindAllStringSubmatch(p.body, -1); len(ids) != 2 || ids[0][1] != aID || ids[1][1] != setupID {

@@ -35,6 +35,7 @@ func (s *server) setupSubmit(w http.ResponseWriter, r *http.Request, pr *pageReq
 		s.setSessionCookie(w, signed)
 		return redirect(w, r, "/")
 	case roster.CodeInvalid:
+		passwordInWords(err, in.Password)
 		f.failWith(err)
 		return s.renderSetup(w, r, pr, http.StatusUnprocessableEntity, token, f)
 	case roster.CodeConflict, roster.CodeNotFound:

@@ -113,6 +113,14 @@ func (s *server) resetPage(w http.ResponseWriter, r *http.Request, pr *pageReque
 	return s.renderReset(w, r, pr, http.StatusOK, token, v, newForm(resetFields))
 }
 
+// passwordInWords asks for a password left empty, rather than counting
+// its characters.
+func passwordInWords(err error, posted string) {
+	if posted == "" {
+		reword(err, "password", "Choose a password of at least 12 characters.")
+	}
+}
+
 // resetSubmit sets the new password. The service ends every session of the
 // identity, this browser's included.
 func (s *server) resetSubmit(w http.ResponseWriter, r *http.Request, pr *pageRequest) error {
@@ -131,6 +139,7 @@ func (s *server) resetSubmit(w http.ResponseWriter, r *http.Request, pr *pageReq
 		if verr != nil {
 			return verr
 		}
+		passwordInWords(err, r.PostForm.Get("password"))
 		f.failWith(err)
 		return s.renderReset(w, r, pr, http.StatusUnprocessableEntity, token, v, f)
 	case roster.CodeConflict, roster.CodeNotFound:

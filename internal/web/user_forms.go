@@ -143,6 +143,15 @@ func newRolePicker(acct *roster.Account, actor *roster.Actor, f *form, checked r
 	return p
 }
 
+// levelInWords words the problem of a missing access level as the form
+// shows the choice: the service names the API's values, which a person
+// choosing between two radio buttons never sees.
+func levelInWords(err error, posted roster.AccessLevel) {
+	if posted == "" {
+		reword(err, "expert_access", "Choose the Expert's access level: Read-only or Limited write.")
+	}
+}
+
 // postedLevel returns the Access level chosen in the POSTed form, when
 // Expert is ticked: the choice belongs to the Expert, and without scripts
 // it is on the page whatever is ticked.
@@ -242,6 +251,7 @@ func (s *server) addUserSubmit(w http.ResponseWriter, r *http.Request, pr *pageR
 		s.setFlash(w, "Invitation sent to "+u.FullName()+" ("+u.Email+").")
 		return redirect(w, r, back)
 	}
+	levelInWords(err, in.ExpertAccess)
 	if !f.failWith(err) {
 		return err
 	}
@@ -300,6 +310,7 @@ func (s *server) editUserSubmit(w http.ResponseWriter, r *http.Request, pr *page
 		return redirect(w, r, back)
 	}
 	checked := roster.NewRoleSet(ids...)
+	levelInWords(err, level)
 	switch roster.ErrorCode(err) {
 	case roster.CodePrecondition:
 		now, err := s.pageUser(r, pr)
@@ -346,13 +357,20 @@ func (s *server) renderEditUser(w http.ResponseWriter, r *http.Request, pr *page
 // updatedMessage is the flash after a saved edit, saying what changed.
 func updatedMessage(before, after *roster.User) string {
 	roles, until := before.Access() != after.Access(), !before.AccessUntil.Equal(after.AccessUntil)
+	// What they hold now, so that the Admin sees the change took, without
+	// opening the user again.
+	now := " They now have: " + orNone(accessNames(after.Access())) + "."
+	ends := " Their access has no end date now."
+	if !after.AccessUntil.IsZero() {
+		ends = " Their access now ends " + when(after.AccessUntil) + "."
+	}
 	switch {
 	case roles && until:
-		return "Roles and access deadline of " + after.FullName() + " updated."
+		return "Roles and access deadline of " + after.FullName() + " updated." + now + ends
 	case roles:
-		return "Roles of " + after.FullName() + " updated."
+		return "Roles of " + after.FullName() + " updated." + now
 	case until:
-		return "Access deadline of " + after.FullName() + " updated."
+		return "Access deadline of " + after.FullName() + " updated." + ends
 	}
 	return "Nothing to change: " + after.FullName() + " already had these roles and this access deadline."
 }

@@ -70,7 +70,9 @@ func TestAddUserPage(t *testing.T) {
 		b.post(t, path, url.Values{"first_name": {"Grace"}, "last_name": {"Hopper"}, "email": {"grace@acme.example.com"},
 			"roles": {"expert"}}).want(t, http.StatusUnprocessableEntity).has(t,
 			"The Expert role can only be given to operator staff", `id="f-access_until-error"`, "An Expert needs an access deadline",
-			`class="deadline shown"`, `value="expert" checked`, `href="#f-access_until"`)
+			`class="deadline shown"`, `value="expert" checked`, `href="#f-access_until"`,
+			// The level as the radio buttons name it, never the API's values.
+			"Choose the Expert&#39;s access level: Read-only or Limited write.").lacks(t, "read_only or limited_write")
 		b.post(t, path, url.Values{"first_name": {"Grace"}, "last_name": {"Hopper"}, "email": {"grace@acme.example.com"},
 			"roles": {"support"}, "access_until": {"next week"}}).want(t, http.StatusUnprocessableEntity).has(t,
 			`id="f-access_until-error"`, "Give the last day of access as a date", `value="next week"`, `class="deadline shown"`)
@@ -187,7 +189,7 @@ func TestEditUserPage(t *testing.T) {
 
 		// Saved: back to the list as it was, saying what changed.
 		b.followFlash(t, b.post(t, path, url.Values{"version": {opened}, "was_roles": {"support"}, "roles": {"support", "communication_manager"},
-			"back": {back}}).redirects(t, back), "Roles of Sam Support updated.")
+			"back": {back}}).redirects(t, back), "Roles of Sam Support updated. They now have: Communication Manager, Support.")
 		if u := e.mustUser(t, acct, sam.Email); u.Roles != roster.NewRoleSet(roster.RoleSupport, roster.RoleCommunicationManager) {
 			t.Fatalf("Sam's roles = %v, want Communication Manager and Support", u.Roles)
 		}
@@ -227,20 +229,20 @@ func TestEditUserPage(t *testing.T) {
 
 		// The deadline: set, then kept to the second while the day stays.
 		day := e.clock.Now().AddDate(0, 0, 10).Format(time.DateOnly)
-		b.followFlash(t, b.post(t, path, url.Values{"version": {p.version(t)}, "roles": {"support"}, "access_until": {day}}).redirects(t, list), "Access deadline of Sam Support updated.")
+		b.followFlash(t, b.post(t, path, url.Values{"version": {p.version(t)}, "roles": {"support"}, "access_until": {day}}).redirects(t, list), "Access deadline of Sam Support updated. Their access now ends 12 Jun 2025, 23:59 UTC.")
 		noon := e.clock.Now().AddDate(0, 0, 20).Truncate(24 * time.Hour).Add(12 * time.Hour)
 		if _, err := e.svc.UpdateUser(e.ctx, roster.OperatorActor(), acct, sam.ID, roster.UpdateInput{AccessUntil: &noon}, ""); err != nil {
 			t.Fatal(err)
 		}
 		p = b.get(t, path).has(t, `value="`+noon.Format(time.DateOnly)+`"`, `class="deadline shown"`)
 		b.followFlash(t, b.post(t, path, url.Values{"version": {p.version(t)}, "roles": {"support", "communication_manager"},
-			"access_until": {noon.Format(time.DateOnly)}}).redirects(t, list), "Roles of Sam Support updated.")
+			"access_until": {noon.Format(time.DateOnly)}}).redirects(t, list), "Roles of Sam Support updated. They now have: Communication Manager, Support.")
 		if u := e.mustUser(t, acct, sam.Email); !u.AccessUntil.Equal(noon) {
 			t.Errorf("Sam's deadline = %v after saving the same day, want %v", u.AccessUntil, noon)
 		}
 		p = b.get(t, path)
 		b.followFlash(t, b.post(t, path, url.Values{"version": {p.version(t)}, "roles": {"support", "communication_manager"}, "access_until": {""},
-			"back": {"https://evil.example/"}}).redirects(t, list), "Access deadline of Sam Support updated.")
+			"back": {"https://evil.example/"}}).redirects(t, list), "Access deadline of Sam Support updated. Their access has no end date now.")
 
 		// The last Admin keeps the Admin role: Bob, an Admin until a
 		// deadline, may not take it from Alice, and is told why.
