@@ -68,7 +68,7 @@ func (s *server) accountPage(rl rule, h pageHandler) pageHandler {
 		pr.actor, pr.account = actor, acct
 		if err := rl.check(actor, r); err != nil {
 			if roster.ErrorCode(err) == roster.CodeForbidden {
-				return roster.Errorf(roster.CodeForbidden, "%s", forbiddenWords(acct, rl.permission()))
+				return roster.Errorf(roster.CodeForbidden, "%s", forbiddenWords(acct, rl.permission(), r.URL.Path))
 			}
 			return err
 		}

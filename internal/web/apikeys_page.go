@@ -160,8 +160,9 @@ func (s *server) keyFormSubmit(w http.ResponseWriter, r *http.Request, pr *pageR
 	k, secret, err := s.svc.CreateKey(r.Context(), pr.actor, pr.account.ID, in)
 	switch roster.ErrorCode(err) {
 	case "":
-		return s.render(w, r, pr, http.StatusCreated, "api-key-created", "API Key Created",
-			nil, keyCreatedView{Name: k.Name, Secret: secret, Back: keysPagePath(pr.account.ID)})
+		path := createdPath(pr.account.ID, k.ID)
+		s.sealNewKey(w, path, k.ID, secret)
+		return redirect(w, r, path)
 	case roster.CodeInvalid:
 		if f.failWith(err) {
 			return s.renderKeyForm(w, r, pr, http.StatusUnprocessableEntity, f)
@@ -174,6 +175,20 @@ func (s *server) keyFormSubmit(w http.ResponseWriter, r *http.Request, pr *pageR
 		}
 	}
 	return err
+}
+
+// keyCreatedPage shows a new key's secret, once: the creating form
+// redirects here with the secret sealed in a cookie (newkey_cookie.go).
+// Opened again, reloaded or from another browser, it says the secret
+// cannot be shown again.
+func (s *server) keyCreatedPage(w http.ResponseWriter, r *http.Request, pr *pageRequest) error {
+	k, err := s.svc.APIKey(r.Context(), pr.actor, pr.account.ID, r.PathValue("key_id"))
+	if err != nil {
+		return err
+	}
+	v := keyCreatedView{Name: k.Name, Back: keysPagePath(pr.account.ID)}
+	v.Secret = s.openNewKey(w, r, createdPath(pr.account.ID, k.ID), k.ID)
+	return s.render(w, r, pr, http.StatusOK, "api-key-created", "API Key Created", nil, v)
 }
 
 // splitAllowList reads the allow-list textarea: addresses and ranges

@@ -42,15 +42,31 @@ func TestAPIKeysPage(t *testing.T) {
 			t.Fatalf("a refused form created %d keys", len(keys))
 		}
 
-		created := d.admin.post(t, list+"/new", url.Values{"name": {"Billing sync"}, "expires_at": {"2025-12-31"},
+		// Post, redirect, get: the secret crosses the redirect sealed in a
+		// cookie, and is shown once.
+		posted := d.admin.post(t, list+"/new", url.Values{"name": {"Billing sync"}, "expires_at": {"2025-12-31"},
 			"allowed_ips": {"192.0.2.7, 198.51.100.0/24\r\n2001:db8::/32"}, "scope_mode": {"some"}, "scope": {"usage.view", "billing.manage"}}).
-			want(t, http.StatusCreated)
+			want(t, http.StatusSeeOther)
+		createdAt := posted.header.Get("Location")
+		if !strings.HasPrefix(createdAt, list+"/") || !strings.HasSuffix(createdAt, "/created") {
+			t.Fatalf("creating a key redirects to %q, want its created page", createdAt)
+		}
+		if c := posted.header.Get("Set-Cookie"); strings.Contains(c, "rst_") || !strings.Contains(c, "Path="+createdAt) ||
+			!strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Strict") {
+			t.Errorf("the new key's cookie = %q: want it sealed, HttpOnly, SameSite=Strict, for the created page only", c)
+		}
+		created := d.admin.get(t, createdAt).want(t, http.StatusOK)
 		m := secretRE.FindStringSubmatch(created.body)
 		if m == nil || !roster.CheckAPIKeyFormat(m[1]) {
 			t.Fatalf("the created page shows no key:\n%s", created.body)
 		}
 		secret := m[1]
 		created.has(t, "shown only this once", `data-copy="new-key"`)
+		// Reloaded, the page cannot show it again, and creates nothing.
+		d.admin.get(t, createdAt).want(t, http.StatusOK).has(t, "cannot be shown again").lacks(t, secret, "rst_")
+		if keys, _ := d.store.APIKeys(d.ctx, d.acct, ""); len(keys) != 1 {
+			t.Errorf("after reloading the created page there are %d keys, want 1", len(keys))
+		}
 		k, err := d.store.APIKeyByHash(d.ctx, roster.HashSecret(secret))
 		if err != nil || k.Name != "Billing sync" || k.ExpiresAt.Format("2006-01-02 15:04") != "2026-01-01 00:00" ||
 			strings.Join(k.AllowedIPs, " ") != "192.0.2.7 198.51.100.0/24 2001:db8::/32" || strings.Join(k.Scope, " ") != "billing.manage usage.view" {

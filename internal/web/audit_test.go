@@ -411,7 +411,7 @@ func TestAuditPage(t *testing.T) {
 		sam := e.mustActive(t, acct, "Sam", "Support", "sam@acme.example.com")
 		sb := e.browser(t)
 		sb.signIn(t, sam.Email, newPassword)
-		sb.get(t, path).want(t, http.StatusForbidden)
+		sb.get(t, path).want(t, http.StatusForbidden).has(t, "can read its audit log")
 		e.browser(t).get(t, path+"?actor=operator").redirects(t, "/sign-in?next="+url.QueryEscape(path+"?actor=operator"))
 	})
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"roster"
 )
@@ -110,6 +111,7 @@ var policy = map[string]rule{
 	"DELETE /api/v1/accounts/{account_id}/api-keys/{key_id}":   "api_keys.manage",
 	"GET /accounts/{account_id}/api-keys":                      "api_keys.manage",
 	"GET /accounts/{account_id}/api-keys/new":                  "api_keys.manage",
+	"GET /accounts/{account_id}/api-keys/{key_id}/created":     "api_keys.manage",
 	"POST /accounts/{account_id}/api-keys/new":                 "api_keys.manage",
 	"GET /accounts/{account_id}/api-keys/{key_id}/deactivate":  "api_keys.manage",
 	"POST /accounts/{account_id}/api-keys/{key_id}/deactivate": "api_keys.manage",
@@ -176,10 +178,14 @@ func (s *server) noPolicy(pattern string) http.Handler {
 	})
 }
 
-// forbiddenWords says, on a page, why a member may not open it.
-func forbiddenWords(acct *roster.Account, permission string) string {
+// forbiddenWords says, on a page at path, why a member may not open it.
+func forbiddenWords(acct *roster.Account, permission, path string) string {
 	if permission == "team.manage" {
-		return "Only an Admin of " + acct.Name + " can manage its users. Ask one of its Admins."
+		what := "manage its users"
+		if strings.Contains(path, "/audit") {
+			what = "read its audit log"
+		}
+		return "Only an Admin of " + acct.Name + " can " + what + ". Ask one of its Admins."
 	}
 	p, _ := roster.PermissionByID(permission)
 	return "Your roles in " + acct.Name + " do not include the " + p.Name + " permission. Ask one of its Admins."

@@ -150,6 +150,7 @@ func (s *server) pageRoutes() []pageRoute {
 		{"GET /accounts/{account_id}/api-keys", s.keysListPage},
 		{"GET /accounts/{account_id}/api-keys/new", s.keyFormPage},
 		{"POST /accounts/{account_id}/api-keys/new", s.keyFormSubmit},
+		{"GET /accounts/{account_id}/api-keys/{key_id}/created", s.keyCreatedPage},
 		{"GET /roles", s.rolesPage},
 		{"GET /sessions", s.sessionsPage},
 		{"POST /sessions/end", s.endSession},
