@@ -42,7 +42,8 @@ type browser struct {
 	loaded   bool                         // its load event fired
 	problems []string                     // script errors and CSP violations not yet reported
 
-	scriptsOff bool // the page's JavaScript is disabled (disableScripts)
+	scriptsOff bool      // the page's JavaScript is disabled (disableScripts)
+	size       *viewport // the size the test asked for (resize); nil: desktop
 }
 
 // transfer is one response of a page load: its URL and the bytes that
@@ -690,5 +691,17 @@ func (b *browser) screenshots(name string) {
 			b.t.Fatal(err)
 		}
 	}
-	b.do("back to desktop size", b.setViewport(desktop))
+	back := desktop
+	if b.size != nil {
+		back = *b.size
+	}
+	b.do("back to the test's size", b.setViewport(back))
+}
+
+// resize sets the page's size for the rest of the test; screenshots come
+// back to it after photographing both sizes.
+func (b *browser) resize(v viewport) {
+	b.t.Helper()
+	b.size = &v
+	b.do(v.name+" width", b.setViewport(v))
 }

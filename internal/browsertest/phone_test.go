@@ -13,7 +13,7 @@ func TestNoSidewaysScrollingOnPhone(t *testing.T) {
 	b.api(http.MethodPost, "/api/v1/accounts/"+acct+"/api-keys", map[string]any{
 		"name": "Billing sync", "allowed_ips": []string{"192.0.2.7", "2001:db8::/32"}, "scope": []string{"billing.manage", "usage.view"},
 	}, http.StatusCreated, nil)
-	b.do("phone width", b.setViewport(phone))
+	b.resize(phone)
 	for _, p := range []struct{ name, path string }{
 		{"home", "/"},
 		{"users", usersPath(acct)},
