@@ -34,7 +34,8 @@ type Store interface {
 	// items always in the list's order.
 	// Items carry the fields of a list row only: ID, AccountID, FirstName,
 	// LastName, Email, Roles, Status, AccessUntil, InvitedAt, JoinedAt,
-	// LastLoginAt and the keys NameKey and EmailKey; User has the rest.
+	// LastLoginAt, ExpertAccess and the keys NameKey and EmailKey; User has
+	// the rest.
 	ListUsers(ctx context.Context, accountID string, q ListQuery) (*UserPage, error)
 	// CountActiveAPIKeys counts a user's keys that are enabled and unexpired at now.
 	CountActiveAPIKeys(ctx context.Context, accountID, userID string, now time.Time) (int64, error)

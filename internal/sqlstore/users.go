@@ -14,14 +14,14 @@ import (
 // listCols lists the users columns of a list row, in the order
 // scanListUser reads them: what the Users page shows and what a cursor needs.
 // Every column read costs (on SQLite, per column and row), so lists read
-// these 13 rather than all 24.
+// these 14 rather than all 25.
 const listCols = `id, account_id, first_name, last_name, email, email_key, name_key, role_mask, status,
-	access_until, invited_at, joined_at, last_login_at`
+	access_until, invited_at, joined_at, last_login_at, expert_access`
 
 // userCols lists every users column, in the order scanUser reads and
 // userValues writes them: a list row's columns first.
 const userCols = listCols + `, search_key, invited_by, invited_by_name, last_login_ip, last_login_device,
-	revoked_at, revoke_reason, revoke_note, identity_id, version, updated_at, expert_access`
+	revoked_at, revoke_reason, revoke_note, identity_id, version, updated_at`
 
 // userColCount is the number of columns in userCols.
 const userColCount = 25
@@ -59,13 +59,13 @@ type scanner interface{ Scan(dest ...any) error }
 // listRow receives the listCols of one row into a user.
 type listRow struct {
 	roles, accessUntil, invitedAt, joinedAt, lastLogin int64
-	status                                             string
+	status, level                                      string
 }
 
 // dest returns the scan destinations of listCols, filling u.
 func (r *listRow) dest(u *roster.User) []any {
 	return []any{&u.ID, &u.AccountID, &u.FirstName, &u.LastName, &u.Email, &u.EmailKey, &u.NameKey,
-		&r.roles, &r.status, &r.accessUntil, &r.invitedAt, &r.joinedAt, &r.lastLogin}
+		&r.roles, &r.status, &r.accessUntil, &r.invitedAt, &r.joinedAt, &r.lastLogin, &r.level}
 }
 
 // fill converts the scanned values into u's fields.
@@ -76,6 +76,7 @@ func (r *listRow) fill(u *roster.User) {
 	u.InvitedAt = roster.FromMicros(r.invitedAt)
 	u.JoinedAt = roster.FromMicros(r.joinedAt)
 	u.LastLoginAt = roster.FromMicros(r.lastLogin)
+	u.ExpertAccess = roster.AccessLevel(r.level)
 }
 
 // scanListUser reads the listCols of one row; extra receives columns that follow.
@@ -94,9 +95,9 @@ func scanUser(row scanner, extra ...any) (*roster.User, error) {
 	var u roster.User
 	var r listRow
 	var revokedAt, updatedAt int64
-	var reason, level string
+	var reason string
 	dest := append(r.dest(&u), &u.SearchKey, &u.InvitedBy, &u.InvitedByName, &u.LastLoginIP, &u.LastLoginDevice,
-		&revokedAt, &reason, &u.RevokeNote, &u.IdentityID, &u.Version, &updatedAt, &level)
+		&revokedAt, &reason, &u.RevokeNote, &u.IdentityID, &u.Version, &updatedAt)
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -104,7 +105,6 @@ func scanUser(row scanner, extra ...any) (*roster.User, error) {
 	u.RevokedAt = roster.FromMicros(revokedAt)
 	u.RevokeReason = roster.RevokeReason(reason)
 	u.UpdatedAt = roster.FromMicros(updatedAt)
-	u.ExpertAccess = roster.AccessLevel(level)
 	return &u, nil
 }
 
@@ -112,9 +112,9 @@ func scanUser(row scanner, extra ...any) (*roster.User, error) {
 func userValues(u *roster.User) []any {
 	return []any{u.ID, u.AccountID, u.FirstName, u.LastName, u.Email, u.EmailKey, u.NameKey,
 		int64(u.Roles), string(u.Status), roster.Micros(u.AccessUntil), roster.Micros(u.InvitedAt),
-		roster.Micros(u.JoinedAt), roster.Micros(u.LastLoginAt),
+		roster.Micros(u.JoinedAt), roster.Micros(u.LastLoginAt), string(u.ExpertAccess),
 		u.SearchKey, u.InvitedBy, u.InvitedByName, u.LastLoginIP, u.LastLoginDevice, roster.Micros(u.RevokedAt),
-		string(u.RevokeReason), u.RevokeNote, u.IdentityID, u.Version, roster.Micros(u.UpdatedAt), string(u.ExpertAccess)}
+		string(u.RevokeReason), u.RevokeNote, u.IdentityID, u.Version, roster.Micros(u.UpdatedAt)}
 }
 
 func getUser(ctx context.Context, q querier, forUpdate, accountID, userID string) (*roster.User, error) {

@@ -186,7 +186,7 @@ var revokeAction = &userAction{
 		return []string{
 			u.FullName() + " can no longer sign in to " + acct.Name + ", starting now: any session they have open in it stops working at once.",
 			keys,
-			"Nothing is deleted: their user record, their roles (" + roleNames(u.Roles) + ") and their API keys are kept, and they show as Inactive.",
+			"Nothing is deleted: their user record, their roles (" + accessNames(u.Access()) + ") and their API keys are kept, and they show as Inactive.",
 			"You can restore their access at any time with Restore Access.",
 		}
 	},
@@ -228,12 +228,12 @@ var restoreAction = &userAction{
 	},
 	paras: func(env actionEnv, u *roster.UserDetails) []string {
 		acct, now := env.account, env.now
-		paras := []string{u.FullName() + " can sign in to " + acct.Name + " again at once, with the same roles: " + roleNames(u.Roles) + "."}
+		paras := []string{u.FullName() + " can sign in to " + acct.Name + " again at once, with the same roles: " + accessNames(u.Access()) + "."}
 		if u.ActiveAPIKeys > 0 {
 			paras = append(paras, "Their "+apiKeys(u.ActiveAPIKeys)+" work again.")
 		}
 		if !u.AccessUntil.IsZero() && !now.Before(u.AccessUntil) {
-			paras[0] = u.FullName() + " shows as Active again, with the same roles: " + roleNames(u.Roles) + "."
+			paras[0] = u.FullName() + " shows as Active again, with the same roles: " + accessNames(u.Access()) + "."
 			paras = append(paras, "Their access deadline (Access Till) passed on "+when(u.AccessUntil)+
 				", so they still cannot sign in or use API keys until an Admin extends it with Edit.")
 		}

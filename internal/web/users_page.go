@@ -333,7 +333,7 @@ func (s *server) usersView(accountID, selfID string, st listState, page *roster.
 
 	now := s.svc.Now()
 	for _, u := range page.Items {
-		row := userRow{ID: u.ID, Name: u.FullName(), Email: u.Email, Roles: roleNames(u.Roles), Status: u.Status,
+		row := userRow{ID: u.ID, Name: u.FullName(), Email: u.Email, Roles: accessNames(u.Access()), Status: u.Status,
 			LastLogin: u.LastLoginAt}
 		if !u.AccessUntil.IsZero() && u.Status != roster.StatusInactive {
 			row.Ended = !now.Before(u.AccessUntil)

@@ -37,6 +37,9 @@ func (e *pageEnv) mustListUsers(t *testing.T, accountID string, users ...listUse
 			if len(lu.roles) == 0 {
 				u.Roles = roster.NewRoleSet(roster.RoleSupport)
 			}
+			if u.Roles.Has(roster.RoleExpert) {
+				u.ExpertAccess = roster.AccessReadOnly
+			}
 			if lu.status != roster.StatusInvited {
 				u.JoinedAt = now
 			}
@@ -160,7 +163,7 @@ func TestUsersPageRows(t *testing.T) {
 			"Bob":   {"Communication Manager, Support", `<span class="badge badge-active">Active</span>`, `<time datetime="2025-06-01T09:30:00Z">1 Jun 2025, 09:30 UTC</time>`},
 			"Carla": {`<span class="badge badge-inactive">Inactive</span>`, "Never"},
 			"Dan":   {`<span class="badge badge-invited">Invitation Sent</span>`, "Never"},
-			"Eve":   {"Expert", `<span class="badge badge-inactive">Inactive</span>`, `<span class="status-note status-ended">Access expired 3 May 2025</span>`},
+			"Eve":   {"Expert (read-only)", `<span class="badge badge-inactive">Inactive</span>`, `<span class="status-note status-ended">Access expired 3 May 2025</span>`},
 			"Fay":   {`<span class="status-note">Access until 1 Aug 2025</span>`},
 		} {
 			for _, w := range want {
