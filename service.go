@@ -92,6 +92,10 @@ func (s *Service) Now() time.Time { return s.clock.Now() }
 // may hold the Expert role.
 func (s *Service) StaffDomains() []string { return slices.Clone(s.cfg.StaffDomains) }
 
+// MaxAccessTime is how far ahead an access deadline may be, for the pages
+// that ask for one.
+func (s *Service) MaxAccessTime() time.Duration { return s.cfg.MaxAccessTime }
+
 // LinkLifetimes says how long the links sent by email live, for the pages
 // that tell people: an invitation from its sending, a password reset, and
 // the setup link from its printing.

@@ -145,7 +145,7 @@ func TestRolePickerOffersOnlyWhatOneMayGive(t *testing.T) {
 		return ids, levels
 	}
 	admin := &roster.Actor{Roles: roster.NewRoleSet(roster.RoleAdmin)}
-	ids, levels := offered(newRolePicker(acct, admin, newForm(addUserFields), 0, roster.Access{}, nil))
+	ids, levels := offered(newRolePicker(acct, admin, newForm(addUserFields), 0, roster.Access{}, nil, 0))
 	if got := strings.Join(ids, ","); got != "admin,communication_manager,support,expert,whatsapp_only" {
 		t.Errorf("an Admin is offered %s, want every role the account has enabled", got)
 	}
@@ -155,13 +155,13 @@ func TestRolePickerOffersOnlyWhatOneMayGive(t *testing.T) {
 	// A Communication Manager lacks numbers.view and platform.view (no
 	// Expert level), and everything of Admin and WhatsApp Only.
 	manager := &roster.Actor{Roles: roster.NewRoleSet(roster.RoleCommunicationManager)}
-	ids, _ = offered(newRolePicker(acct, manager, newForm(addUserFields), 0, roster.Access{}, nil))
+	ids, _ = offered(newRolePicker(acct, manager, newForm(addUserFields), 0, roster.Access{}, nil, 0))
 	if got := strings.Join(ids, ","); got != "communication_manager,support" {
 		t.Errorf("a Communication Manager is offered %s", got)
 	}
 	// What the user holds stays offered, so that saving keeps it.
 	held := roster.Access{Roles: roster.NewRoleSet(roster.RoleExpert), Expert: roster.AccessLimitedWrite}
-	ids, levels = offered(newRolePicker(acct, manager, newForm(editUserFields), held.Roles, held, nil))
+	ids, levels = offered(newRolePicker(acct, manager, newForm(editUserFields), held.Roles, held, nil, 0))
 	if got := strings.Join(ids, ","); got != "communication_manager,support,expert" || strings.Join(levels, ",") != "limited_write" {
 		t.Errorf("editing a limited-write Expert, a Communication Manager is offered %s and the levels %v", got, levels)
 	}

@@ -97,7 +97,7 @@ type levelOption struct {
 // changing a user who holds held (0 for a new user). The additional roles
 // the account has not enabled are left out, with a word on how to get them;
 // so are the roles and levels actor may not give, unless the user holds them.
-func newRolePicker(acct *roster.Account, actor *roster.Actor, f *form, checked roster.RoleSet, held roster.Access, staffDomains []string) rolePicker {
+func newRolePicker(acct *roster.Account, actor *roster.Actor, f *form, checked roster.RoleSet, held roster.Access, staffDomains []string, maxDays int) rolePicker {
 	p := rolePicker{Errors: f.Errors["roles"], Permissions: permissionData()}
 	var missing []string
 	for _, role := range roster.Roles {
@@ -111,8 +111,7 @@ func newRolePicker(acct *roster.Account, actor *roster.Actor, f *form, checked r
 			}
 			c.Deadline = &deadlineField{Shown: c.Checked || f.Values["access_until"] != "" || len(f.Errors["access_until"]) > 0 ||
 				len(f.Errors["expert_access"]) > 0,
-				Field: newField(f, "access_until", "Access till", "date", "off",
-					"Required for an Expert: access ends at the end of this day (UTC)."),
+				Field:  newField(f, "access_until", "Access till", "date", "off", deadlineHint(maxDays)),
 				Levels: levelChoice{Errors: f.Errors["expert_access"]}}
 			for _, l := range roster.AccessLevels {
 				if !actor.MayGive(roster.RoleExpert, l.ID) && held.Expert != l.ID {
@@ -260,7 +259,7 @@ func (s *server) addUserSubmit(w http.ResponseWriter, r *http.Request, pr *pageR
 
 func (s *server) renderAddUser(w http.ResponseWriter, r *http.Request, pr *pageRequest, status int, f *form, checked []roster.RoleID, back string) error {
 	v := userFormView{Action: addUserPath(pr.account.ID), Back: back,
-		Roles: newRolePicker(pr.account, pr.actor, f, roster.NewRoleSet(checked...), roster.Access{}, s.svc.StaffDomains())}
+		Roles: newRolePicker(pr.account, pr.actor, f, roster.NewRoleSet(checked...), roster.Access{}, s.svc.StaffDomains(), s.maxAccessDays())}
 	if d := pr.account.AllowedDomains; len(d) > 0 {
 		v.EmailHint = "Only emails at " + strings.Join(d, ", ") + "."
 	}
@@ -345,7 +344,7 @@ func (s *server) editUserSubmit(w http.ResponseWriter, r *http.Request, pr *page
 
 func (s *server) renderEditUser(w http.ResponseWriter, r *http.Request, pr *pageRequest, status int, f *form, u *roster.User, checked roster.RoleSet, back string) error {
 	v := userFormView{Action: usersPagePath(pr.account.ID) + "/" + u.ID + "/edit", Back: back,
-		Roles: newRolePicker(pr.account, pr.actor, f, checked, u.Access(), s.svc.StaffDomains()),
+		Roles: newRolePicker(pr.account, pr.actor, f, checked, u.Access(), s.svc.StaffDomains(), s.maxAccessDays()),
 		User: &editedUser{Name: u.FullName(), Email: u.Email, Status: u.Status, Version: u.Version,
 			WasRoles: u.Roles.String(), WasUntil: deadlineValue(u.AccessUntil), WasLevel: string(u.ExpertAccess), Self: u.ID == pr.actor.UserID}}
 	if now := s.svc.Now(); u.AccessExpired(now) {
@@ -415,4 +414,17 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// maxAccessDays is how many days ahead an access deadline may be.
+func (s *server) maxAccessDays() int { return int(s.svc.MaxAccessTime() / (24 * time.Hour)) }
+
+// deadlineHint tells, beside Access till, what the date means and how far
+// ahead it may be (0 days: the limit is not known).
+func deadlineHint(maxDays int) string {
+	h := "Required for an Expert: access ends at the end of this day (UTC)."
+	if maxDays > 0 {
+		h += " At most " + strconv.Itoa(maxDays) + " days from today."
+	}
+	return h
 }

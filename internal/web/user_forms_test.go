@@ -47,7 +47,7 @@ func TestAddUserPage(t *testing.T) {
 			`<label for="f-first_name">First Name</label>`, `<label for="f-last_name">Last Name</label>`, `<label for="f-email">Email</label>`,
 			`<legend>Roles</legend>`, `name="roles" value="admin"`, `name="roles" value="support"`, "Can only access logs and usage.",
 			`name="roles" value="expert"`, `aria-controls="f-access_until-reveal"`, `<label for="f-access_until">Access till</label>`,
-			"Required for an Expert", "Only for operator staff, with an email at tatacommunications.com.", `class="deadline" id="f-access_until-reveal" data-shown-by="f-role-expert"`,
+			"Required for an Expert", "At most 90 days from today.", "Only for operator staff, with an email at tatacommunications.com.", `class="deadline" id="f-access_until-reveal" data-shown-by="f-role-expert"`,
 			`name="back" value="`+html.EscapeString(back)+`"`, "The additional roles WhatsApp Only and Numbers Read-Only are not enabled for this account. Contact the support team to enable them.").
 			lacks(t, `value="whatsapp_only"`, `value="numbers_read_only"`, "There is a problem")
 
