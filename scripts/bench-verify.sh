@@ -32,6 +32,9 @@
 #   BENCH_PG_URL      PostgreSQL server URL without database
 #                     (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_LOAD_ARGS   extra roster-load flags, e.g. "--concurrency 16"
+#   BENCH_PIN         1: the server and the ceiling on CPU 0, the load
+#                     generator on CPU 1 (taskset), so that the generator's
+#                     work does not queue in front of the servers' requests
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/bench-common.sh
@@ -80,8 +83,17 @@ for _ in $(seq 50); do
 done
 grep -q listening "$dir/ceiling.log" || die "the ceiling did not start: $(cat "$dir/ceiling.log")"
 
+pin=()
+if [ "${BENCH_PIN:-}" = 1 ]; then
+	command -v taskset >/dev/null || die "BENCH_PIN=1 needs taskset (util-linux)"
+	taskset -a -p -c 0 "$pid" >/dev/null
+	taskset -a -p -c 0 "$ceiling_pid" >/dev/null
+	pin=(taskset -c 1)
+	echo "pinned: the server and the ceiling on CPU 0, the load generator on CPU 1"
+fi
+
 echo "== key check benchmark (server pid $pid, ceiling pid $ceiling_pid)"
-load_cmd=("$bin/roster-load" --verify --url "$url" --seed-json "$dir/seed.json" --server-pid "$pid"
+load_cmd=("${pin[@]}" "$bin/roster-load" --verify --url "$url" --seed-json "$dir/seed.json" --server-pid "$pid"
 	--gateway-token "$token" --ceiling-url "http://127.0.0.1:$ceiling_port" --ceiling-pid "$ceiling_pid" --concurrency 64
 	--verify-rounds "$rounds" --verify-round "$round" --json "$dir/results.json")
 bench_run_load 600
