@@ -189,7 +189,9 @@ func serve(ctx context.Context, e *env, c *serveConfig) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	// Fresh connections wait for their first byte with the idle allowance
+	// of a kept-alive one (listener.go).
+	go func() { served <- srv.Serve(newFirstByteListener(ln, idleTimeout)) }()
 
 	// The key check cache, the mail worker and the background jobs stop
 	// with bg.
