@@ -72,12 +72,25 @@ func permissionMask(ids []string) uint64 {
 	return m
 }
 
+// levelMasks holds what the Expert role grants at each access level, as
+// bits; an unknown level grants what read-only does.
+var levelMasks = func() map[AccessLevel]uint64 {
+	m := map[AccessLevel]uint64{"": permissionMask(RolePermissions(RoleExpert, ""))}
+	for _, l := range AccessLevels {
+		m[l.ID] = permissionMask(l.Permissions)
+	}
+	return m
+}()
+
 // roleMask is what role i of Roles grants as bits, the Expert's at level.
 func roleMask(i int, level AccessLevel) uint64 {
-	if Roles[i].ID == RoleExpert {
-		return permissionMask(RolePermissions(RoleExpert, level))
+	if Roles[i].ID != RoleExpert {
+		return roleMasks[i]
 	}
-	return roleMasks[i]
+	if m, ok := levelMasks[level]; ok {
+		return m
+	}
+	return levelMasks[""]
 }
 
 // accessMask is what an Access grants, as bits.

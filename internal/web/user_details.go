@@ -47,8 +47,8 @@ type action struct {
 // userDetailsPage shows one user of the account: the Account Details page
 // the three-dots menu's View Details opens.
 func (s *server) userDetailsPage(w http.ResponseWriter, r *http.Request, pr *pageRequest) error {
-	d, back, err := s.shownUser(w, r, pr)
-	if d == nil {
+	d, back, err := s.shownUser(r, pr)
+	if err != nil {
 		return err
 	}
 	now := s.svc.Now()
@@ -88,8 +88,8 @@ type feature struct {
 // userFeaturesPage lists every feature (permission) a user has through
 // their roles, with the roles that grant it: the View Details pop-up.
 func (s *server) userFeaturesPage(w http.ResponseWriter, r *http.Request, pr *pageRequest) error {
-	d, back, err := s.shownUser(w, r, pr)
-	if d == nil {
+	d, back, err := s.shownUser(r, pr)
+	if err != nil {
 		return err
 	}
 	v := featuresView{User: d, Roles: accessNames(d.Access()), Groups: featureGroups(d.Access().Grants()),
@@ -98,22 +98,11 @@ func (s *server) userFeaturesPage(w http.ResponseWriter, r *http.Request, pr *pa
 }
 
 // shownUser loads the user of the path and the list to return to. A user
-// who is not there is answered with userNotFound, and d is nil.
-func (s *server) shownUser(w http.ResponseWriter, r *http.Request, pr *pageRequest) (d *roster.UserDetails, back string, err error) {
-	back = backToList(pr.account.ID, r.URL.Query().Get("back"))
-	d, err = s.pageUser(r, pr)
-	if roster.ErrorCode(err) == roster.CodeNotFound {
-		return nil, back, s.userNotFound(w, r, pr, back)
-	}
-	return d, back, err
-}
-
-// userNotFound answers a user id that names nobody in the account (never
-// did, deleted since, or of another account: the same page for each) with
-// the way back to the list, which a link from an old tab often needs.
-func (s *server) userNotFound(w http.ResponseWriter, r *http.Request, pr *pageRequest, back string) error {
-	m := userNotFoundMessage(pr.account, back)
-	return s.render(w, r, pr, http.StatusNotFound, "message", m.Heading, nil, m)
+// who is not there is CodeNotFound, which errorPage answers with "User not
+// found" and the way back to the list, as on every page of one user.
+func (s *server) shownUser(r *http.Request, pr *pageRequest) (*roster.UserDetails, string, error) {
+	d, err := s.pageUser(r, pr)
+	return d, backToList(pr.account.ID, r.URL.Query().Get("back")), err
 }
 
 // userPagePath is a page of one user (suffix "" for the details, "/edit", ...)
